@@ -1,0 +1,25 @@
+"""Domain errors. Each carries a one-line message meant for the user."""
+
+
+class DigitsError(Exception):
+    """An error the user can act on; the CLI prints it as one line and exits 1."""
+
+
+class DataError(DigitsError):
+    """A dataset is missing, unreadable or not MNIST-shaped."""
+
+
+class ModelFileError(DigitsError):
+    """A model file is missing, unreadable, unsafe or not a digit classifier."""
+
+
+class OutputError(DigitsError):
+    """An output path exists or cannot be written."""
+
+
+class TrainingError(DigitsError):
+    """Training cannot go on (for example the loss became NaN)."""
+
+
+class BadOption(DigitsError):
+    """An option value that only turns out wrong against the data; exits 2 like a usage error."""

@@ -1,0 +1,156 @@
+"""Saving and loading model files with their metadata.
+
+A model file is always a Keras v3 zip (whatever its extension, `.h5`
+included) with one extra member, `digits.json`, that carries everything the
+other commands need. Keras ignores the extra member when it loads the model.
+Files are loaded only in Keras' safe mode, after checking the zip's contents,
+so a model file can never run code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+from .errors import ModelFileError, OutputError
+
+META_MEMBER = "digits.json"
+FORMAT = "digits-model"
+FORMAT_VERSION = 1
+DEFAULT_PATH = Path("models/digits.keras")
+KERAS_MEMBERS = ("config.json", "model.weights.h5")
+MAX_CONFIG_BYTES = 10 << 20  # a digit classifier's config is a few kB
+
+
+def check_output(path: Path, overwrite: bool) -> None:
+    """Fail before training, not after, when the model could not be saved."""
+    if path.is_dir():
+        raise OutputError(f"output {path} is a directory; give a file path such as {path / 'digits.keras'}")
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path} already exists; pass --overwrite to replace it, or choose another --output")
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create directory {parent}: {exc.strerror or exc}") from None
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"cannot write to directory {parent}: permission denied")
+
+
+def save(model, metadata: dict, path: Path, overwrite: bool) -> None:
+    """Write model and metadata atomically: a temporary file, then os.replace."""
+    check_output(path, overwrite)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".keras")
+    os.close(fd)
+    try:
+        model.save(tmp)
+        payload = {"format": FORMAT, "format_version": FORMAT_VERSION, **metadata}
+        with zipfile.ZipFile(tmp, "a") as archive:
+            archive.writestr(META_MEMBER, json.dumps(payload, indent=1))
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        if path.exists() and not overwrite:  # another run saved here meanwhile
+            raise OutputError(f"{path} appeared while training; pass --overwrite to replace it")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot save model to {path}: {exc.strerror or exc}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _open_checked(path: Path) -> zipfile.ZipFile:
+    if not path.exists():
+        hint = " (train one with `digits train`)" if path == DEFAULT_PATH else ""
+        raise ModelFileError(f"model file {path} does not exist{hint}")
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a directory, not a model file")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(
+            f"{path} is not a digits model file (expected a Keras .keras zip; legacy HDF5 files are not loaded)"
+        )
+    try:
+        archive = zipfile.ZipFile(path)
+        names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ModelFileError(f"{path} is a damaged zip file: {exc}") from None
+    missing = [m for m in KERAS_MEMBERS if m not in names]
+    if missing:
+        archive.close()
+        raise ModelFileError(f"{path} is a zip but not a Keras model (no {', '.join(missing)})")
+    return archive
+
+
+def read_metadata(path: Path) -> dict | None:
+    """The digits metadata of a model file, or None for a plain Keras model."""
+    with _open_checked(path) as archive:
+        if META_MEMBER not in archive.namelist():
+            return None
+        try:
+            meta = json.loads(archive.read(META_MEMBER))
+        except (ValueError, zipfile.BadZipFile) as exc:
+            raise ModelFileError(f"{path}: its digits metadata is unreadable ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: its {META_MEMBER} is not digits metadata")
+    return meta
+
+
+def _check_config(path: Path, archive: zipfile.ZipFile) -> None:
+    """Refuse configs that would need code to rebuild: Lambda layers or custom objects."""
+    info = archive.getinfo("config.json")
+    if info.file_size > MAX_CONFIG_BYTES:
+        raise ModelFileError(f"{path}: its config.json is {info.file_size:,} bytes, too large for a digit model")
+    try:
+        config = json.loads(archive.read(info))
+    except (ValueError, zipfile.BadZipFile) as exc:
+        raise ModelFileError(f"{path}: its config.json is unreadable ({exc})") from None
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("class_name") == "Lambda" or node.get("class_name") == "__lambda__":
+                raise ModelFileError(f"{path} holds a Lambda layer, which could run code; refusing to load it")
+            module = node.get("module")
+            if isinstance(module, str) and not module.startswith("keras"):
+                raise ModelFileError(
+                    f"{path} needs custom code ({module}.{node.get('class_name')}); refusing to load it"
+                )
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(config)
+
+
+def load(path: Path):
+    """(keras model, metadata or None) from a model file, loaded in safe mode."""
+    with _open_checked(path) as archive:
+        _check_config(path, archive)
+    meta = read_metadata(path)
+    from .backend import keras
+
+    with tempfile.TemporaryDirectory() as tmpdir:
+        # Keras picks its loader by extension; our files are zips whatever they are named.
+        source = Path(tmpdir) / "model.keras"
+        shutil.copyfile(path, source)
+        try:
+            model = keras.saving.load_model(source, compile=False, safe_mode=True)
+        except Exception as exc:  # Keras raises many types for a bad file
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelFileError(f"{path} could not be loaded as a Keras model: {first}") from None
+    _check_classifier(path, model)
+    return model, meta
+
+
+def _check_classifier(path: Path, model) -> None:
+    shape_in = tuple(model.input_shape[1:]) if hasattr(model, "input_shape") else None
+    shape_out = tuple(model.output_shape[1:]) if hasattr(model, "output_shape") else None
+    if shape_in not in ((28, 28), (28, 28, 1), (784,)):
+        raise ModelFileError(f"{path} takes inputs of shape {shape_in}; a digit classifier takes 28x28 images")
+    if shape_out != (10,):
+        raise ModelFileError(f"{path} gives outputs of shape {shape_out}; a digit classifier gives 10 classes")

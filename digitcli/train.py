@@ -1,0 +1,171 @@
+"""Training: data in, a trained model and its metadata out.
+
+Progress is reported through a plain listener object so that this module
+knows nothing of how (or whether) it is displayed.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Protocol
+
+import numpy as np
+
+from . import __version__, data, models
+from .backend import keras, tf
+from .errors import BadOption, TrainingError
+
+EVAL_BATCH = 2048
+
+
+@dataclass
+class TrainConfig:
+    model: str = models.DEFAULT_MODEL
+    epochs: int | None = None  # None: the model's own default
+    batch_size: int | None = None
+    lr: float | None = None
+    val_split: float = 0.1
+    seed: int = 0
+    limit: int | None = None
+
+    def resolved(self) -> TrainConfig:
+        """A copy with the model's defaults filled in."""
+        recipe = models.RECIPES[self.model]
+        return TrainConfig(
+            model=self.model,
+            epochs=self.epochs or recipe.epochs,
+            batch_size=self.batch_size or recipe.batch_size,
+            lr=self.lr or recipe.lr,
+            val_split=self.val_split,
+            seed=self.seed,
+            limit=self.limit,
+        )
+
+
+class Listener(Protocol):
+    def on_train_begin(self, epochs: int, steps_per_epoch: int) -> None: ...
+    def on_epoch_begin(self, epoch: int) -> None: ...
+    def on_batch_end(self, step: int, logs: dict) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: dict, seconds: float) -> None: ...
+    def on_train_end(self) -> None: ...
+
+
+@dataclass
+class TrainResult:
+    model: object
+    metadata: dict
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+
+def scale(images: np.ndarray) -> np.ndarray:
+    """uint8 pixels to the float32 [0, 1] inputs every model takes."""
+    return images.astype(np.float32) / 255.0
+
+
+def split(x: np.ndarray, y: np.ndarray, val_split: float):
+    """Hold out the last fraction for validation, as Keras' validation_split does."""
+    cut = int(len(x) * (1 - val_split))
+    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
+
+
+def train(config: TrainConfig, dataset: data.Dataset, listener: Listener) -> TrainResult:
+    config = config.resolved()
+    n_available = len(dataset.x_train)
+    if config.limit is not None and config.limit > n_available:
+        raise BadOption(f"--limit {config.limit:,} is larger than the {n_available:,} training images available")
+    x_all = dataset.x_train[: config.limit]
+    y_all = dataset.y_train[: config.limit]
+    (x_train, y_train), (x_val, y_val) = split(x_all, y_all, config.val_split)
+    if len(x_train) == 0:
+        raise BadOption(f"--val-split {config.val_split} leaves no training images out of {len(x_all):,}")
+    if config.val_split > 0 and len(x_val) == 0:
+        raise BadOption(f"--val-split {config.val_split} leaves no validation images out of {len(x_all):,}")
+
+    keras.utils.set_random_seed(config.seed)
+    model = models.build(config.model, config.lr)
+    steps = math.ceil(len(x_train) / config.batch_size)
+    bridge = _KerasBridge(listener, steps)
+    started = time.perf_counter()
+    history = model.fit(
+        scale(x_train),
+        y_train,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        validation_data=(scale(x_val), y_val) if len(x_val) else None,
+        callbacks=[bridge],
+        verbose=0,
+    ).history
+    seconds = time.perf_counter() - started
+    if bridge.bad_loss is not None:
+        raise TrainingError(
+            f"training stopped: the loss became {bridge.bad_loss} in epoch {bridge.bad_epoch + 1}; "
+            "try a smaller --lr; no model was saved"
+        )
+    test_loss, test_accuracy = model.evaluate(scale(dataset.x_test), dataset.y_test, batch_size=EVAL_BATCH, verbose=0)
+    history = {key: [float(v) for v in values] for key, values in history.items()}
+    metadata = {
+        "architecture": config.model,
+        "preprocessing": "scale_0_1",
+        "input_shape": [28, 28],
+        "class_names": [str(d) for d in range(10)],
+        "training": asdict(config),
+        "history": history,
+        "train_seconds": round(seconds, 2),
+        "test_accuracy": float(test_accuracy),
+        "test_loss": float(test_loss),
+        "data": {
+            "source": dataset.source,
+            "fingerprint": dataset.fingerprint,
+            "n_train": len(x_train),
+            "n_val": len(x_val),
+            "n_test": len(dataset.x_test),
+        },
+        "versions": {
+            "digits": __version__,
+            "keras": keras.__version__,
+            "tensorflow": tf.__version__,
+            "python": platform.python_version(),
+        },
+        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    return TrainResult(model=model, metadata=metadata, history=history)
+
+
+class _KerasBridge(keras.callbacks.Callback):
+    """Turns Keras callbacks into Listener calls; stops on a non-finite loss."""
+
+    def __init__(self, listener: Listener, steps: int):
+        super().__init__()
+        self.listener = listener
+        self.steps = steps
+        self.bad_loss = None
+        self.bad_epoch = None
+        self._epoch = 0
+        self._epoch_start = 0.0
+
+    def on_train_begin(self, logs=None):
+        self.listener.on_train_begin(self.params["epochs"], self.steps)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._epoch_start = time.perf_counter()
+        self.listener.on_epoch_begin(epoch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        loss = logs.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            self.bad_loss, self.bad_epoch = loss, self._epoch
+            self.model.stop_training = True
+        self.listener.on_batch_end(batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.bad_loss is None:
+            self.listener.on_epoch_end(epoch, dict(logs or {}), time.perf_counter() - self._epoch_start)
+
+    def on_train_end(self, logs=None):
+        self.listener.on_train_end()
