@@ -23,3 +23,7 @@ class TrainingError(DigitsError):
 
 class BadOption(DigitsError):
     """An option value that only turns out wrong against the data; exits 2 like a usage error."""
+
+
+class ImageError(DigitsError):
+    """One image file cannot be read or holds no digit; other files still get results."""
