@@ -54,23 +54,28 @@ def user_errors():
     except BadOption as exc:
         if state["debug"]:
             raise
-        err.print(f"Error: {exc}", style="red", highlight=False, markup=False, soft_wrap=True)
+        say(err, f"Error: {exc}", style="red")
         raise typer.Exit(2) from None
     except DigitsError as exc:
         if state["debug"]:
             raise
-        err.print(f"Error: {exc}", style="red", highlight=False, markup=False, soft_wrap=True)
+        say(err, f"Error: {exc}", style="red")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         if state["debug"]:
             raise
-        err.print("Interrupted; nothing was saved.", highlight=False)
+        say(err, "Interrupted; nothing was saved.")
         raise typer.Exit(130) from None
+
+
+def say(console: Console, text: str, style: str | None = None) -> None:
+    """Print text as it is: no markup, no highlighting, no wrapping of long paths."""
+    console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
 
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"digits {__version__}", highlight=False)
+        say(out, f"digits {__version__}")
         raise typer.Exit()
 
 
@@ -157,7 +162,7 @@ def train(
 
         store.check_output(output, overwrite)
         dataset = data_mod.load(data)
-        err.print(f"Data: {dataset.describe()}", highlight=False, markup=False)
+        say(err, f"Data: {dataset.describe()}")
         from . import train as train_mod
 
         config = train_mod.TrainConfig(
@@ -165,10 +170,10 @@ def train(
             val_split=val_split, seed=seed, limit=limit,
         )
         resolved = config.resolved()
-        err.print(
+        say(
+            err,
             f"Model: {resolved.model}, {resolved.epochs} epochs, batch {resolved.batch_size}, "
             f"lr {resolved.lr:g}, validation split {resolved.val_split:g}, seed {resolved.seed}",
-            highlight=False, markup=False,
         )
         listener = render.progress_for(progress.value, err)
         result = train_mod.train(config, dataset, listener)
@@ -176,12 +181,12 @@ def train(
             render.print_chart(err, render.curves(result.history, err.width, color=err.color_system is not None))
         store.save(result.model, result.metadata, output, overwrite)
         meta = result.metadata
-        out.print(
+        say(
+            out,
             f"Test accuracy: {meta['test_accuracy'] * 100:.2f} % (loss {meta['test_loss']:.4f}) "
             f"on {meta['data']['n_test']:,} test images; trained in {meta['train_seconds']:.1f} s",
-            highlight=False,
         )
-        out.print(f"Saved model to {output}", highlight=False)
+        say(out, f"Saved model to {output}")
 
 
 def run() -> None:

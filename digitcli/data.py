@@ -115,8 +115,9 @@ def load_path(path: Path) -> Dataset:
     raise DataError(f"{path} is neither a directory of MNIST IDX files nor an .npz file")
 
 
-def fetch_keras_mnist(dest: Path, url: str = KERAS_URL, sha256: str = KERAS_SHA256) -> None:
+def fetch_keras_mnist(dest: Path) -> None:
     """Download MNIST as Keras does, verify its checksum, then move it into place."""
+    url, sha256 = KERAS_URL, KERAS_SHA256
     dest.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".part")

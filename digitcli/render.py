@@ -6,13 +6,17 @@ terminal and plain one-line-per-epoch output for pipes, files and CI.
 
 from __future__ import annotations
 
+import re
 import time
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
-REFRESH_S = 0.1  # the live display redraws at most this often
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+REFRESH_S = 0.1
+# Distinct markers keep the two curves apart without colour too.
+SERIES = (("", "train", "hd", "cyan"), ("val_", "validation", "x", "orange"))  # the live display redraws at most this often
 
 
 def wants_live(console: Console) -> bool:
@@ -118,25 +122,34 @@ def progress_for(mode: str, console: Console):
 
 def curves(history: dict[str, list[float]], width: int, color: bool) -> str:
     """Loss and accuracy per epoch, train and validation, side by side."""
+    width = min(width, 120)
+    panels = [_chart(history, metric, width // 2, color) for metric in ("loss", "accuracy")]
+    left, right = (panel.splitlines() for panel in panels)
+    pad = max(len(_strip(line)) for line in left)
+    return "\n".join(a + " " * (pad - len(_strip(a))) + "  " + b for a, b in zip(left, right))
+
+
+def _chart(history: dict[str, list[float]], metric: str, width: int, color: bool) -> str:
     import plotext as plt
 
-    epochs = list(range(1, len(history.get("loss", [])) + 1))
-    plt.clf()
-    plt.theme("pro" if color else "clear")
-    plt.plotsize(min(width, 120), 17)
-    plt.subplots(1, 2)
-    for index, (metric, title) in enumerate((("loss", "loss"), ("accuracy", "accuracy")), start=1):
-        plt.subplot(1, index)
-        plt.title(title)
-        plt.xlabel("epoch")
-        for prefix, label in (("", "train"), ("val_", "validation")):
-            values = history.get(prefix + metric)
-            if values:
-                plt.plot(epochs, values, label=label, marker="hd")
-        plt.xticks(_ticks(epochs))
+    epochs = list(range(1, len(history.get(metric, [])) + 1))
+    plt.clear_figure()
+    plt.theme("clear")
+    plt.plotsize(width, 17)
+    plt.title(metric)
+    plt.xlabel("epoch")
+    for prefix, label, marker, colour in SERIES:
+        values = history.get(prefix + metric)
+        if values:
+            plt.plot(epochs, values, label=label, marker=marker, color=colour if color else None)
+    plt.xticks(_ticks(epochs))
     chart = plt.build()
-    plt.clf()
-    return chart if color else plt.uncolorize(chart)
+    plt.clear_figure()
+    return chart if color else _strip(chart)
+
+
+def _strip(text: str) -> str:
+    return ANSI.sub("", text)
 
 
 def _ticks(epochs: list[int]) -> list[int]:

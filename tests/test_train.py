@@ -1,0 +1,145 @@
+"""`digits train`: options, saved metadata, overwrite rules, plain output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from digitcli import __version__, data, store
+
+from conftest import flat, invoke, sha256
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], []])
+def test_help_and_version_do_not_import_tensorflow_or_plotext(args):
+    code = (
+        "import sys\nfrom digitcli.cli import app\n"
+        f"try:\n    app({args!r})\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'plotext') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_version():
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"digits {__version__}\n"
+
+
+def test_tiny_training_run_saves_a_model_with_its_metadata(tiny_model):
+    meta = store.read_metadata(tiny_model)
+    assert meta["format"] == "digits-model"
+    assert meta["architecture"] == "mlp"
+    assert meta["training"] == {
+        "model": "mlp", "epochs": 1, "batch_size": 128, "lr": 0.001,
+        "val_split": 0.1, "seed": 0, "limit": 500,
+    }
+    assert meta["data"]["n_train"] == 450 and meta["data"]["n_val"] == 50 and meta["data"]["n_test"] == 10_000
+    assert meta["data"]["fingerprint"] == data.load("bundled").fingerprint
+    assert sorted(meta["history"]) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert all(len(v) == 1 for v in meta["history"].values())
+    assert 0.5 < meta["test_accuracy"] <= 1.0
+    assert meta["class_names"] == [str(d) for d in range(10)]
+    assert meta["versions"]["digits"] == __version__
+    assert {"tensorflow", "keras", "python"} <= set(meta["versions"])
+    model, loaded_meta = store.load(tiny_model)
+    assert loaded_meta == meta
+    assert model.output_shape == (None, 10)
+
+
+def test_plain_progress_has_one_line_per_epoch_and_no_control_codes(tmp_path):
+    out = tmp_path / "m.keras"
+    result = invoke("train", "--model", "mlp", "--epochs", "2", "--limit", "300", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\r" not in result.output
+    lines = result.stderr.splitlines()
+    assert lines[0] == "Data: bundled MNIST (offline copy): 24,345 training and 10,000 test images"
+    assert lines[1] == "Model: mlp, 2 epochs, batch 128, lr 0.001, validation split 0.1, seed 0"
+    epoch_lines = [line for line in lines if line.startswith("epoch ")]
+    assert [line.split()[1] for line in epoch_lines] == ["1/2", "2/2"]
+    assert "val_acc" in epoch_lines[0]
+    assert "loss" in result.stderr and "accuracy" in result.stderr and "epoch" in lines[-1]  # the charts
+    stdout = result.stdout.splitlines()
+    assert stdout[0].startswith("Test accuracy: ") and "on 10,000 test images" in stdout[0]
+    assert stdout[1] == f"Saved model to {out}"
+
+
+def test_existing_output_is_kept_without_overwrite(tiny_model, tmp_path):
+    target = tmp_path / "keep.keras"
+    target.write_bytes(tiny_model.read_bytes())
+    before = sha256(target)
+    result = invoke("train", "--model", "mlp", "--epochs", "1", "--limit", "200", "--output", str(target))
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {target} already exists; pass --overwrite to replace it, or choose another --output\n"
+    assert sha256(target) == before
+
+
+def test_overwrite_replaces_the_model(tiny_model, tmp_path):
+    target = tmp_path / "replace.keras"
+    target.write_bytes(tiny_model.read_bytes())
+    result = invoke("train", "--model", "mlp", "--epochs", "1", "--limit", "200", "--seed", "7",
+                    "--output", str(target), "--overwrite", "--progress", "none")
+    assert result.exit_code == 0, result.output
+    assert store.read_metadata(target)["training"]["seed"] == 7
+    assert [p.name for p in tmp_path.iterdir()] == ["replace.keras"]  # no temporary file left behind
+
+
+def test_readme_legacy_options_and_h5_path(tmp_path):
+    target = tmp_path / "handwritten_mlp.h5"
+    result = invoke("train", "--model", "mlp", "--epochs", "1", "--batch_size", "64", "--limit", "200",
+                    "--model_output", str(target), "--progress", "none")
+    assert result.exit_code == 0, result.output
+    assert zipfile.is_zipfile(target)  # always the Keras zip format, whatever the extension
+    model, meta = store.load(target)
+    assert meta["training"]["batch_size"] == 64
+    assert model.input_shape == (None, 28, 28)
+
+
+def test_default_cnn_trains_and_loads(tmp_path):
+    target = tmp_path / "cnn.keras"
+    result = invoke("train", "--epochs", "2", "--limit", "2000", "--output", str(target), "--progress", "none")
+    assert result.exit_code == 0, result.output
+    model, meta = store.load(target)
+    assert meta["architecture"] == "cnn"
+    assert meta["test_accuracy"] > 0.3  # ten classes: chance is 0.1
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--epochs", "0"], "Invalid value for '--epochs'"),
+        (["--batch-size", "-5"], "Invalid value for '--batch-size'"),
+        (["--val-split", "1.5"], "must be at least 0 and below 1, not 1.5"),
+        (["--lr", "0"], "must be greater than 0, not 0.0"),
+        (["--model", "resnet"], "Invalid value for '--model'"),
+        (["--progress", "loud"], "Invalid value for '--progress'"),
+    ],
+)
+def test_bad_options_are_usage_errors(tmp_path, args, message):
+    result = invoke("train", *args, "--output", str(tmp_path / "m.keras"))
+    assert result.exit_code == 2
+    assert message in flat(result.stderr)
+    assert not (tmp_path / "m.keras").exists()
+
+
+def test_limit_larger_than_the_data(tmp_path):
+    result = invoke("train", "--limit", "100000", "--output", str(tmp_path / "m.keras"))
+    assert result.exit_code == 2
+    assert result.stderr.endswith("\nError: --limit 100,000 is larger than the 24,345 training images available\n")
+
+
+def test_output_directory_that_cannot_be_created(tmp_path):
+    (tmp_path / "file").write_text("x")
+    result = invoke("train", "--output", str(tmp_path / "file" / "m.keras"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: cannot create directory {tmp_path / 'file'}: ")
+
+
+def test_output_that_is_a_directory(tmp_path):
+    result = invoke("train", "--output", str(tmp_path))
+    assert result.exit_code == 1
+    assert "is a directory; give a file path such as" in result.stderr
