@@ -93,7 +93,7 @@ def load(spec: str | None = None, download: bool = True) -> Dataset:
         except OSError as exc:
             reason = getattr(exc, "reason", None) or exc
             bundled = load_bundled()
-            bundled.source += f" (download failed: {reason})"
+            bundled.source += f"; the full MNIST could not be downloaded ({getattr(reason, 'strerror', None) or reason})"
             return bundled
         return load_npz(cache, source=f"full MNIST downloaded to {cache}")
     return load_bundled()

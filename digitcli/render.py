@@ -122,8 +122,8 @@ def progress_for(mode: str, console: Console):
 
 def curves(history: dict[str, list[float]], width: int, color: bool) -> str:
     """Loss and accuracy per epoch, train and validation, side by side."""
-    width = min(width, 120)
-    panels = [_chart(history, metric, width // 2, color) for metric in ("loss", "accuracy")]
+    panel_width = (min(width, 120) - 2) // 2  # two panels and a gap of two columns
+    panels = [_chart(history, metric, panel_width, color) for metric in ("loss", "accuracy")]
     left, right = (panel.splitlines() for panel in panels)
     pad = max(len(_strip(line)) for line in left)
     return "\n".join(a + " " * (pad - len(_strip(a))) + "  " + b for a, b in zip(left, right))

@@ -83,7 +83,7 @@ def test_failed_download_falls_back_to_the_bundled_copy(monkeypatch, tmp_path):
     monkeypatch.delenv("DIGITS_DATA")
     monkeypatch.setattr(data, "KERAS_URL", (tmp_path / "absent.npz").as_uri())
     dataset = data.load()
-    assert dataset.source.startswith("bundled MNIST (offline copy) (download failed:")
+    assert dataset.source.startswith("bundled MNIST (offline copy); the full MNIST could not be downloaded (")
     assert len(dataset.x_test) == 10_000
 
 
