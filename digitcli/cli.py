@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from . import __version__
 from .errors import BadOption, DigitsError
@@ -158,7 +159,7 @@ def train(
     """Train a model on MNIST, show progress and learning curves, save it with its metadata."""
     with user_errors():
         from . import data as data_mod
-        from . import render, store
+        from . import charts, progress as progress_mod, store
 
         store.check_output(output, overwrite)
         dataset = data_mod.load(data)
@@ -175,10 +176,10 @@ def train(
             f"Model: {resolved.model}, {resolved.epochs} epochs, batch {resolved.batch_size}, "
             f"lr {resolved.lr:g}, validation split {resolved.val_split:g}, seed {resolved.seed}",
         )
-        listener = render.progress_for(progress.value, err)
+        listener = progress_mod.progress_for(progress.value, err)
         result = train_mod.train(config, dataset, listener)
         if progress is not ProgressMode.none and result.history.get("loss"):
-            render.print_chart(err, render.curves(result.history, err.width, color=err.color_system is not None))
+            err.print(Text.from_ansi(charts.curves(result.history, err.width, color=err.color_system is not None)), soft_wrap=True)
         store.save(result.model, result.metadata, output, overwrite)
         meta = result.metadata
         say(

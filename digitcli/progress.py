@@ -1,4 +1,4 @@
-"""Everything drawn in the terminal: training progress and learning curves.
+"""Training progress: what a user watches while `digits train` runs.
 
 Two progress displays implement train.Listener: a live rich display for a
 terminal and plain one-line-per-epoch output for pipes, files and CI.
@@ -6,17 +6,13 @@ terminal and plain one-line-per-epoch output for pipes, files and CI.
 
 from __future__ import annotations
 
-import re
 import time
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
-REFRESH_S = 0.1
-# Distinct markers keep the two curves apart without colour too.
-SERIES = (("", "train", "hd", "cyan"), ("val_", "validation", "x", "orange"))  # the live display redraws at most this often
+REFRESH_S = 0.1  # the live display redraws at most this often
 
 
 def wants_live(console: Console) -> bool:
@@ -118,46 +114,3 @@ def progress_for(mode: str, console: Console):
     if mode == "rich" or (mode == "auto" and wants_live(console)):
         return RichProgress(console)
     return PlainProgress(console)
-
-
-def curves(history: dict[str, list[float]], width: int, color: bool) -> str:
-    """Loss and accuracy per epoch, train and validation, side by side."""
-    panel_width = (min(width, 120) - 2) // 2  # two panels and a gap of two columns
-    panels = [_chart(history, metric, panel_width, color) for metric in ("loss", "accuracy")]
-    left, right = (panel.splitlines() for panel in panels)
-    pad = max(len(_strip(line)) for line in left)
-    return "\n".join(a + " " * (pad - len(_strip(a))) + "  " + b for a, b in zip(left, right))
-
-
-def _chart(history: dict[str, list[float]], metric: str, width: int, color: bool) -> str:
-    import plotext as plt
-
-    epochs = list(range(1, len(history.get(metric, [])) + 1))
-    plt.clear_figure()
-    plt.theme("clear")
-    plt.plotsize(width, 17)
-    plt.title(metric)
-    plt.xlabel("epoch")
-    for prefix, label, marker, colour in SERIES:
-        values = history.get(prefix + metric)
-        if values:
-            plt.plot(epochs, values, label=label, marker=marker, color=colour if color else None)
-    plt.xticks(_ticks(epochs))
-    chart = plt.build()
-    plt.clear_figure()
-    return chart if color else _strip(chart)
-
-
-def _strip(text: str) -> str:
-    return ANSI.sub("", text)
-
-
-def _ticks(epochs: list[int]) -> list[int]:
-    if len(epochs) <= 8:
-        return epochs
-    step = -(-len(epochs) // 6)
-    return epochs[::step] + ([epochs[-1]] if (len(epochs) - 1) % step else [])
-
-
-def print_chart(console: Console, chart: str) -> None:
-    console.print(Text.from_ansi(chart), soft_wrap=True)
