@@ -24,6 +24,7 @@ FORMAT_VERSION = 1
 DEFAULT_PATH = Path("models/digits.keras")
 KERAS_MEMBERS = ("config.json", "model.weights.h5")
 MAX_CONFIG_BYTES = 10 << 20  # a digit classifier's config is a few kB
+MAX_MEMBER_BYTES = 200 << 20  # far above any digit model (all members together); stops a zip bomb
 
 
 def check_output(path: Path, overwrite: bool) -> None:
@@ -41,8 +42,8 @@ def check_output(path: Path, overwrite: bool) -> None:
         raise OutputError(f"cannot write to directory {parent}: permission denied")
 
 
-def save(model, metadata: dict, path: Path, overwrite: bool) -> None:
-    """Write model and metadata atomically: a temporary file, then os.replace."""
+def save(model, metadata: dict, path: Path, overwrite: bool, extra: dict[str, bytes] | None = None) -> None:
+    """Write model, metadata and `extra` members atomically: a temporary file, then os.replace."""
     check_output(path, overwrite)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".keras")
     os.close(fd)
@@ -51,6 +52,8 @@ def save(model, metadata: dict, path: Path, overwrite: bool) -> None:
         payload = {"format": FORMAT, "format_version": FORMAT_VERSION, **metadata}
         with zipfile.ZipFile(tmp, "a") as archive:
             archive.writestr(META_MEMBER, json.dumps(payload, indent=1))
+            for name, content in (extra or {}).items():
+                archive.writestr(name, content)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         if path.exists() and not overwrite:  # another run saved here meanwhile
@@ -78,6 +81,10 @@ def _open_checked(path: Path) -> zipfile.ZipFile:
         names = set(archive.namelist())
     except (zipfile.BadZipFile, OSError) as exc:
         raise ModelFileError(f"{path} is a damaged zip file: {exc}") from None
+    total = sum(info.file_size for info in archive.infolist())
+    if total > MAX_MEMBER_BYTES:
+        archive.close()
+        raise ModelFileError(f"{path} unpacks to {total:,} bytes, far too large for a digit model; refusing it")
     missing = [m for m in KERAS_MEMBERS if m not in names]
     if missing:
         archive.close()
@@ -87,16 +94,34 @@ def _open_checked(path: Path) -> zipfile.ZipFile:
 
 def read_metadata(path: Path) -> dict | None:
     """The digits metadata of a model file, or None for a plain Keras model."""
-    with _open_checked(path) as archive:
-        if META_MEMBER not in archive.namelist():
-            return None
-        try:
-            meta = json.loads(archive.read(META_MEMBER))
-        except (ValueError, zipfile.BadZipFile) as exc:
-            raise ModelFileError(f"{path}: its digits metadata is unreadable ({exc})") from None
+    content = read_member(path, META_MEMBER)
+    if content is None:
+        return None
+    try:
+        meta = json.loads(content)
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: its digits metadata is unreadable ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path}: its {META_MEMBER} is not digits metadata")
     return meta
+
+
+def read_member(path: Path, name: str) -> bytes | None:
+    """One member of a model file, or None if it has none of that name."""
+    with _open_checked(path) as archive:
+        if name not in archive.namelist():
+            return None
+        try:
+            return archive.read(name)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise ModelFileError(f"{path}: its {name} is damaged ({exc})") from None
+
+
+def check(path: Path) -> dict | None:
+    """Check a model file is a safe Keras zip, without loading Keras; return its metadata."""
+    with _open_checked(path) as archive:
+        _check_config(path, archive)
+    return read_metadata(path)
 
 
 def _check_config(path: Path, archive: zipfile.ZipFile) -> None:
@@ -129,9 +154,7 @@ def _check_config(path: Path, archive: zipfile.ZipFile) -> None:
 
 def load(path: Path):
     """(keras model, metadata or None) from a model file, loaded in safe mode."""
-    with _open_checked(path) as archive:
-        _check_config(path, archive)
-    meta = read_metadata(path)
+    meta = check(path)
     from .backend import keras
 
     with tempfile.TemporaryDirectory() as tmpdir:

@@ -1,0 +1,109 @@
+"""`digits train`: options in, a trained and saved model out."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.text import Text
+
+from .models import RECIPES
+from .ui import DEFAULT_MODEL_PATH, DataOption, err, out, say, user_errors
+
+
+class ModelName(str, Enum):
+    cnn = "cnn"
+    mlp = "mlp"
+
+
+class ProgressMode(str, Enum):
+    auto = "auto"
+    rich = "rich"
+    plain = "plain"
+    none = "none"
+
+
+def _per_model(field: str) -> str:
+    """A help text's default for a per-model setting, read from the recipes."""
+    return ", ".join(f"{getattr(recipe, field):g} for {name}" for name, recipe in RECIPES.items())
+
+
+def _positive(value: Optional[float]) -> Optional[float]:
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"must be greater than 0, not {value}")
+    return value
+
+
+def _fraction(value: float) -> float:
+    if not 0 <= value < 1:
+        raise typer.BadParameter(f"must be at least 0 and below 1, not {value}")
+    return value
+
+
+def train(
+    model: Annotated[ModelName, typer.Option("--model", help="Architecture: cnn (default) or mlp.")] = ModelName.cnn,
+    epochs: Annotated[
+        Optional[int], typer.Option("--epochs", min=1, help="Passes over the training data.", show_default=_per_model("epochs"))
+    ] = None,
+    batch_size: Annotated[
+        Optional[int],
+        typer.Option("--batch-size", "--batch_size", min=1, help="Images per training step.", show_default=_per_model("batch_size")),
+    ] = None,
+    lr: Annotated[
+        Optional[float],
+        typer.Option("--lr", callback=_positive, help="Adam learning rate.", show_default=_per_model("lr")),
+    ] = None,
+    val_split: Annotated[
+        float,
+        typer.Option("--val-split", "--val_split", callback=_fraction, help="Fraction of the training images held out for validation (the last ones, as Keras does)."),
+    ] = 0.1,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed for weights and shuffling.")] = 0,
+    data: DataOption = None,
+    limit: Annotated[
+        Optional[int],
+        typer.Option("--limit", min=1, help="Train on the first N training images only (quick tries).", show_default="all"),
+    ] = None,
+    output: Annotated[
+        Path,
+        typer.Option("--output", "--model_output", "-o", help="Where to save the model file."),
+    ] = DEFAULT_MODEL_PATH,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing model file at --output.")] = False,
+    progress: Annotated[
+        ProgressMode,
+        typer.Option("--progress", help="auto: live on a terminal, plain lines otherwise; rich; plain; none."),
+    ] = ProgressMode.auto,
+) -> None:
+    """Train a model on MNIST, show progress and learning curves, save it with its metadata."""
+    with user_errors():
+        from . import data as data_mod
+        from . import charts, progress as progress_mod, store
+
+        store.check_output(output, overwrite)
+        dataset = data_mod.load(data)
+        say(err, f"Data: {dataset.describe()}")
+        from . import train as train_mod
+
+        config = train_mod.TrainConfig(
+            model=model.value, epochs=epochs, batch_size=batch_size, lr=lr,
+            val_split=val_split, seed=seed, limit=limit,
+        )
+        resolved = config.resolved()
+        say(
+            err,
+            f"Model: {resolved.model}, {resolved.epochs} epochs, batch {resolved.batch_size}, "
+            f"lr {resolved.lr:g}, validation split {resolved.val_split:g}, seed {resolved.seed}",
+        )
+        listener = progress_mod.progress_for(progress.value, err)
+        result = train_mod.train(config, dataset, listener)
+        if progress is not ProgressMode.none and result.history.get("loss"):
+            err.print(Text.from_ansi(charts.curves(result.history, err.width, color=err.color_system is not None)), soft_wrap=True)
+        store.save(result.model, result.metadata, output, overwrite)
+        meta = result.metadata
+        say(
+            out,
+            f"Test accuracy: {meta['test_accuracy'] * 100:.2f} % (loss {meta['test_loss']:.4f}) "
+            f"on {meta['data']['n_test']:,} test images; trained in {meta['train_seconds']:.1f} s",
+        )
+        say(out, f"Saved model to {output}")
