@@ -1,0 +1,304 @@
+"""Accuracy on user-style digit images: plain resize vs `digitcli.preprocess`.
+
+Builds a seeded set of images that look like what users feed `digits
+predict` (dark ink on paper, large and off-centre, thin pens, uneven light,
+noise, JPEG, transparency, small icons, hand-made strokes, fonts), writes
+them as real files in a temporary directory, reads them back through
+`preprocess.load` and `preprocess.plain_resize`, and reports the model's
+accuracy on both, per style. The MNIST-based styles use MNIST *test* digits,
+redrawn, never as they are.
+
+    python benchmarks/realistic.py --model models/digits.keras --n 200
+
+Writes benchmarks/realistic.md. Only `main` imports TensorFlow (through
+digitcli.store), so tests can use the generator alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from digitcli import preprocess
+
+FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP", "bmp": "BMP", "gif": "GIF", "tif": "TIFF"}
+
+
+# --- MNIST test digits, redrawn ------------------------------------------------
+
+
+def _upscale(digit: np.ndarray, size: int) -> np.ndarray:
+    """A 28x28 uint8 digit as a smooth ink layer in [0, 1], size x size, with marker-like edges."""
+    big = Image.fromarray(digit.astype(np.float32) / 255.0).resize((size, size), Image.Resampling.BICUBIC)
+    return np.clip((np.asarray(big) - 0.25) / 0.4, 0.0, 1.0)
+
+
+def _skeleton(mask: np.ndarray) -> np.ndarray:
+    """Zhang-Suen thinning, vectorised: one-pixel centre lines of a binary shape."""
+    m = np.pad(mask.astype(np.uint8), 1)
+    while True:
+        changed = False
+        for step in (0, 1):
+            p = [np.roll(np.roll(m, -dy, 0), -dx, 1) for dy, dx in
+                 ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))]
+            neighbours = sum(p)
+            transitions = sum((p[i] == 0) & (p[(i + 1) % 8] == 1) for i in range(8))
+            if step == 0:
+                side = (p[0] * p[2] * p[4] == 0) & (p[2] * p[4] * p[6] == 0)
+            else:
+                side = (p[0] * p[2] * p[6] == 0) & (p[0] * p[4] * p[6] == 0)
+            drop = (m == 1) & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1) & side
+            if drop.any():
+                m[drop] = 0
+                changed = True
+        if not changed:
+            return m[1:-1, 1:-1].astype(bool)
+
+
+def _thin_pen(digit: np.ndarray, size: int, width: int) -> np.ndarray:
+    """The digit redrawn along its centre lines with a pen `width` px wide, as an ink layer."""
+    work = 112
+    skeleton = _skeleton(_upscale(digit, work) > 0.5)
+    ys, xs = np.nonzero(skeleton)
+    scale = size / work
+    layer = Image.new("L", (size, size), 0)
+    draw = ImageDraw.Draw(layer)
+    # Join each skeleton pixel to its right/lower 8-neighbours: a connected thin line.
+    on = set(zip(ys.tolist(), xs.tolist()))
+    for y, x in on:
+        for dy, dx in ((0, 1), (1, -1), (1, 0), (1, 1)):
+            if (y + dy, x + dx) in on:
+                draw.line([(x * scale, y * scale), ((x + dx) * scale, (y + dy) * scale)], fill=255, width=width)
+    return np.asarray(layer, dtype=np.float32) / 255.0
+
+
+def _place(ink: np.ndarray, rng: np.random.Generator, canvas: int, rotate: bool = True) -> np.ndarray:
+    """The ink layer rotated slightly and placed off-centre on a canvas x canvas field."""
+    layer = Image.fromarray(ink.astype(np.float32))
+    if rotate:
+        layer = layer.rotate(rng.uniform(-15, 15), Image.Resampling.BICUBIC, expand=True)
+    ink = np.clip(np.asarray(layer), 0, 1)
+    field = np.zeros((canvas, canvas), dtype=np.float32)
+    h, w = (min(n, canvas) for n in ink.shape)
+    top, left = rng.integers(0, canvas - h + 1), rng.integers(0, canvas - w + 1)
+    field[top : top + h, left : left + w] = ink[:h, :w]
+    return field
+
+
+def _on_paper(ink: np.ndarray, rng: np.random.Generator, lighting: bool = False, noise: float = 0.0) -> Image.Image:
+    paper, pen = rng.uniform(0.75, 1.0), rng.uniform(0.0, 0.3)
+    gray = paper * (1 - ink) + pen * ink
+    if lighting:  # a shadow or lamp falling across the sheet
+        h, w = gray.shape
+        angle = rng.uniform(0, 2 * np.pi)
+        ramp = (np.cos(angle) * np.linspace(-1, 1, w)[None, :] + np.sin(angle) * np.linspace(-1, 1, h)[:, None]) / 2
+        gray = gray * (1 - rng.uniform(0.15, 0.35) * (ramp + 0.5))
+    if noise:
+        gray = gray + rng.normal(0, noise, gray.shape)
+    return Image.fromarray((np.clip(gray, 0, 1) * 255).astype(np.uint8))
+
+
+def mnist_style(style: str, digit: np.ndarray, rng: np.random.Generator) -> tuple[Image.Image, str]:
+    """One MNIST test digit drawn in `style`; returns the image and the file format to save it in."""
+    canvas = int(rng.integers(300, 1001))
+    size = int(canvas * rng.uniform(0.3, 0.75))
+    if style == "icon":
+        ink = _place(_upscale(digit, int(rng.integers(22, 31))), rng, 32, rotate=False)
+        return _on_paper(ink, rng), str(rng.choice(["png", "bmp", "gif"]))
+    if style == "thin pen":
+        ink = _place(_thin_pen(digit, size, int(rng.integers(1, 4))), rng, canvas)
+        return _on_paper(ink, rng), "png"
+    ink = _place(_upscale(digit, size), rng, canvas)
+    if style == "ink on paper":
+        return _on_paper(ink, rng), str(rng.choice(["png", "webp"]))
+    if style == "photo":
+        image = _on_paper(ink, rng, lighting=True, noise=rng.uniform(0.01, 0.06))
+        return image.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 2))), "jpg"
+    if style == "transparent":
+        colour = [(0, 0, 0), (20, 40, 160), (255, 255, 255)][rng.integers(0, 3)]
+        rgba = np.zeros(ink.shape + (4,), dtype=np.uint8)
+        rgba[..., :3] = colour
+        rgba[..., 3] = (ink * 255).astype(np.uint8)
+        return Image.fromarray(rgba), "png"
+    raise ValueError(style)
+
+
+# --- digits drawn from strokes, and from fonts ------------------------------------------
+
+
+def _arc(cx, cy, rx, ry, start, end, n=16):
+    t = np.radians(np.linspace(start, end, n))
+    return list(zip(cx + rx * np.cos(t), cy + ry * np.sin(t)))
+
+
+# Each digit as polylines in a unit box (x right, y down); angles in degrees, 0 = right, 90 = down.
+STROKES = {
+    0: [_arc(0.5, 0.5, 0.32, 0.48, 0, 360, 32)],
+    1: [[(0.35, 0.2), (0.55, 0.0), (0.55, 1.0)]],
+    2: [_arc(0.5, 0.28, 0.32, 0.27, 200, 380) + [(0.15, 1.0), (0.88, 1.0)]],
+    3: [_arc(0.48, 0.25, 0.3, 0.25, 200, 450), _arc(0.48, 0.73, 0.34, 0.27, 270, 500)],
+    4: [[(0.65, 1.0), (0.65, 0.0), (0.1, 0.68), (0.9, 0.68)]],
+    5: [[(0.82, 0.0), (0.25, 0.0), (0.2, 0.45)] + _arc(0.5, 0.68, 0.34, 0.32, 225, 500)],
+    6: [_arc(0.55, 0.3, 0.3, 0.4, 280, 180) + _arc(0.5, 0.7, 0.3, 0.3, 180, 540)],
+    7: [[(0.1, 0.0), (0.9, 0.0), (0.4, 1.0)]],
+    8: [_arc(0.5, 0.25, 0.27, 0.25, 90, 450), _arc(0.5, 0.74, 0.33, 0.26, 270, 630)],
+    9: [_arc(0.5, 0.3, 0.3, 0.3, 0, 360) + [(0.8, 0.3), (0.72, 1.0)]],
+}
+
+
+def drawn_digit(label: int, rng: np.random.Generator) -> Image.Image:
+    """A digit drawn with a pen: jittered polylines, random slant, size, place and pen width."""
+    canvas = int(rng.integers(300, 1001))
+    height = canvas * rng.uniform(0.3, 0.7)
+    width = height * rng.uniform(0.45, 0.75)
+    slant = rng.uniform(-0.25, 0.1)
+    left, top = rng.uniform(0, canvas - width - height * 0.3), rng.uniform(0, canvas - height)
+    left += height * 0.3
+    pen = max(1, int(height * rng.choice([0.01, 0.05, 0.1, 0.15])))
+    image = Image.new("L", (canvas, canvas), int(rng.integers(200, 256)))
+    draw = ImageDraw.Draw(image)
+    colour = int(rng.integers(0, 70))
+    for line in STROKES[label]:
+        points = np.array(line) + rng.normal(0, 0.02, (len(line), 2))
+        xs = left + (points[:, 0] + slant * (points[:, 1] - 1)) * width
+        ys = top + points[:, 1] * height
+        draw.line(list(zip(xs, ys)), fill=colour, width=pen, joint="curve")
+    return image
+
+
+def font_files() -> list[Path]:
+    """TrueType fonts on this machine whose digits look handwritten enough (sans, book/bold)."""
+    try:
+        listing = subprocess.run(["fc-list", ":", "file"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    paths = sorted({Path(line.split(":")[0].strip()) for line in listing.splitlines() if line.strip()})
+    return [p for p in paths if p.suffix.lower() == ".ttf" and "Sans" in p.name and "Mono" not in p.name]
+
+
+def font_digit(label: int, font: Path, rng: np.random.Generator) -> Image.Image:
+    canvas = int(rng.integers(300, 1001))
+    face = ImageFont.truetype(str(font), int(canvas * rng.uniform(0.25, 0.6)))
+    image = Image.new("L", (canvas, canvas), int(rng.integers(200, 256)))
+    draw = ImageDraw.Draw(image)
+    box = draw.textbbox((0, 0), str(label), font=face)
+    x = rng.uniform(0, max(1, canvas - box[2])) - box[0] / 2
+    y = rng.uniform(0, max(1, canvas - box[3])) - box[1] / 2
+    draw.text((x, y), str(label), fill=int(rng.integers(0, 70)), font=face)
+    return image.rotate(rng.uniform(-8, 8), Image.Resampling.BICUBIC, fillcolor=image.getpixel((0, 0)))
+
+
+# --- the set ----------------------------------------------------------------------
+
+MNIST_STYLES = ("ink on paper", "thin pen", "photo", "transparent", "icon")
+
+
+def generate(directory: Path, n: int, seed: int) -> list[tuple[Path, int, str]]:
+    """Write n images per style into directory; return (file, label, style) for each."""
+    from digitcli import data
+
+    rng = np.random.default_rng(seed)
+    mnist = data.load("bundled")
+    items = []
+
+    def save(image: Image.Image, fmt: str, label: int, style: str) -> None:
+        path = directory / f"{len(items):05d}.{fmt}"
+        if fmt in ("jpg", "bmp", "gif") and image.mode == "F":
+            image = image.convert("L")
+        options = {"quality": int(rng.integers(40, 90))} if fmt in ("jpg", "webp") else {}
+        image.save(path, FORMATS[fmt], **options)
+        items.append((path, int(label), style))
+
+    for style in MNIST_STYLES:
+        for index in rng.choice(len(mnist.x_test), n, replace=False):
+            image, fmt = mnist_style(style, mnist.x_test[index], rng)
+            save(image, fmt, mnist.y_test[index], style)
+    for i in range(n):
+        label = i % 10
+        save(drawn_digit(label, rng), "png", label, "drawn strokes")
+    fonts = font_files()
+    for i in range(n if fonts else 0):
+        label = i % 10
+        save(font_digit(label, fonts[rng.integers(len(fonts))], rng), "png", label, "fonts")
+    return items
+
+
+def _prepare_all(items) -> tuple[np.ndarray, np.ndarray]:
+    """Every image through preprocess.load; those it rejects stay blank and are flagged."""
+    prepared, failed = np.zeros((len(items), 28, 28), dtype=np.float32), np.zeros(len(items), dtype=bool)
+    for i, (path, label, style) in enumerate(items):
+        try:
+            prepared[i] = preprocess.load(path)
+        except preprocess.ImageError as exc:
+            failed[i] = True
+            print(f"{style} #{i} (label {label}): {exc}", file=sys.stderr)
+    return prepared, failed
+
+
+def measure(model_path: Path, n: int, seed: int) -> str:
+    from digitcli import store
+
+    model, _ = store.load(model_path)
+    with tempfile.TemporaryDirectory() as tmp:
+        items = generate(Path(tmp), n, seed)
+        start = time.perf_counter()
+        prepared, failed = _prepare_all(items)
+        rate = len(items) / (time.perf_counter() - start)
+        plain = np.stack([preprocess.plain_resize(preprocess.open_image(path)) for path, _, _ in items])
+    labels = np.array([label for _, label, _ in items])
+    styles = np.array([style for _, _, style in items])
+    right = {
+        name: model.predict(x, batch_size=1024, verbose=0).argmax(axis=1) == labels
+        for name, x in (("plain", plain), ("prepared", prepared))
+    }
+    right["prepared"] &= ~failed  # an image preprocessing rejected counts as wrong
+    rows = ["| style | images | plain resize | preprocessed |", "|---|---:|---:|---:|"]
+    for style in list(dict.fromkeys(styles)) + ["overall"]:
+        pick = styles == style if style != "overall" else np.ones(len(labels), dtype=bool)
+        name = f"**{style}**" if style == "overall" else style
+        rows.append(
+            f"| {name} | {pick.sum()} | {right['plain'][pick].mean():.1%} | {right['prepared'][pick].mean():.1%} |"
+        )
+    return "\n".join(
+        [
+            "# Accuracy on realistic digit images",
+            "",
+            f"Model `{model_path}`, {n} images per style, seed {seed}, "
+            f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
+            "",
+            *rows,
+            "",
+            f"Preprocessing speed: {rate:.0f} images/s (open, decode and prepare, one core); "
+            f"{failed.sum()} images rejected as blank or unreadable (counted as wrong).",
+            "",
+            "Reproduce with:",
+            "",
+            f"    {' '.join(['python'] + [Path(sys.argv[0]).as_posix()] + sys.argv[1:])}",
+            "",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, required=True, help="a digits model file")
+    parser.add_argument("--n", type=int, default=200, help="images per style (default 200)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--output", type=Path, default=Path(__file__).with_suffix(".md"),
+                        help="where to write the table (default benchmarks/realistic.md)")
+    args = parser.parse_args()
+    report = measure(args.model, args.n, args.seed)
+    print(report)
+    args.output.write_text(report)
+
+
+if __name__ == "__main__":
+    main()
