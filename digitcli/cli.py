@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from . import __version__, cmd_eval, cmd_train
+from . import __version__, cmd_eval, cmd_predict, cmd_show, cmd_train
 from .ui import configure, out, say
 
 app = typer.Typer(
@@ -49,6 +49,8 @@ def main(
 app.command()(cmd_train.train)
 app.command("eval")(cmd_eval.evaluate)
 app.command("evaluate", hidden=True)(cmd_eval.evaluate)
+app.command()(cmd_predict.predict)
+app.add_typer(cmd_show.app, name="show")
 
 
 def run() -> None:

@@ -54,6 +54,17 @@ def prediction_caption(index, label, digits, probabilities, unicode: bool) -> li
     return lines
 
 
+def file_table(names: list[str], digits: np.ndarray, probabilities: np.ndarray) -> Table:
+    table = Table()
+    table.add_column("file", overflow="fold")
+    table.add_column("prediction", justify="right", style="bold")
+    table.add_column("confidence", justify="right")
+    table.add_column("next guesses")
+    for name, d, p in zip(names, digits, probabilities):
+        table.add_row(name, str(d[0]), f"{p[0]:.1%}", guesses(d[1:], p[1:]))
+    return table
+
+
 def per_class_table(evaluation: Evaluation) -> Table:
     table = Table(title="Per class", title_justify="left")
     for name in ("digit", "precision", "recall", "F1", "support"):
@@ -88,10 +99,21 @@ def confusion_table(evaluation: Evaluation, marked: list[tuple[int, int, int]]) 
     return Group(title, table, legend)
 
 
+def layers_table(layers: list[tuple[str, str, str, int]], total: int) -> Table:
+    table = Table(title="Layers", title_justify="left")
+    for name, justify in (("layer", "left"), ("type", "left"), ("output shape", "left"), ("parameters", "right")):
+        table.add_column(name, justify=justify)
+    for name, kind, shape, params in layers:
+        table.add_row(name, kind, shape, f"{params:,}")
+    table.add_section()
+    table.add_row("total", "", "", f"{total:,}", style="bold")
+    return table
+
+
 def model_table(rows: list[tuple[str, str]], title: str) -> Table:
     table = Table(title=title, title_justify="left", show_header=False)
-    table.add_column(style="bold")
-    table.add_column()
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
     for key, value in rows:
         table.add_row(key, value)
     return table
