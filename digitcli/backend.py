@@ -6,25 +6,13 @@ so that `digits --help` never pays for TensorFlow.
 
 import os
 
+from .quiet import quiet_stderr
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-
-def _import_quietly():
-    # TensorFlow's native code logs at import time straight to file descriptor 2,
-    # ignoring TF_CPP_MIN_LOG_LEVEL for some messages; silence that fd meanwhile.
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import keras
-        import tensorflow
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-    return keras, tensorflow
-
-
-keras, tf = _import_quietly()
+# Some of TensorFlow's import-time messages ignore TF_CPP_MIN_LOG_LEVEL.
+with quiet_stderr():
+    import keras
+    import tensorflow as tf
 
 __all__ = ["keras", "tf"]

@@ -99,7 +99,8 @@ def train(
         result = train_mod.train(config, dataset, listener)
         if progress is not ProgressMode.none and result.history.get("loss"):
             err.print(Text.from_ansi(charts.curves(result.history, err.width, color=err.color_system is not None)), soft_wrap=True)
-        store.save(result.model, result.metadata, output, overwrite)
+        extra = lite_form(result.model, dataset, result.metadata)
+        store.save(result.model, result.metadata, output, overwrite, extra)
         meta = result.metadata
         say(
             out,
@@ -107,3 +108,19 @@ def train(
             f"on {meta['data']['n_test']:,} test images; trained in {meta['train_seconds']:.1f} s",
         )
         say(out, f"Saved model to {output}")
+
+
+def lite_form(model, dataset, metadata: dict) -> dict[str, bytes]:
+    """The LiteRT member to store beside the Keras model, checked on the whole test set; none if it fails."""
+    from . import lite
+    from .predict import LITE_MEMBER
+    from .train import scale
+
+    try:
+        flatbuffer = lite.export(model, scale(dataset.x_test))
+    except lite.LiteExportError as exc:
+        say(err, f"Note: {exc}; the model is saved without its LiteRT form and will run with Keras", style="yellow")
+        metadata["litert"] = False
+        return {}
+    metadata["litert"] = True
+    return {LITE_MEMBER: flatbuffer}

@@ -1,6 +1,12 @@
 """Domain errors. Each carries a one-line message meant for the user."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of a library's error message, for quoting in a one-line error."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class DigitsError(Exception):
     """An error the user can act on; the CLI prints it as one line and exits 1."""
 

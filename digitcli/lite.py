@@ -8,7 +8,6 @@ it. Only `export` imports Keras: this module alone, and `LiteModel`, never do.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import tempfile
@@ -16,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DigitsError, ModelFileError
+from .errors import DigitsError, ModelFileError, first_line
+from .quiet import quiet_stderr
 
 RUNTIME = "ai_edge_litert"
 SIDE = 28
@@ -53,7 +53,7 @@ def export(model, x_check: np.ndarray, expected: np.ndarray | None = None) -> by
             # concrete function directly leaves them as uninitialised resources.
             model.export(str(target), format="litert", verbose=False, target_spec=builtins_only)
         except Exception as exc:  # the converter raises many types
-            raise LiteExportError(f"cannot convert the model to LiteRT: {_first_line(exc)}") from None
+            raise LiteExportError(f"cannot convert the model to LiteRT: {first_line(exc)}") from None
         flatbuffer = target.read_bytes()
 
     x_check = _as_images(x_check)
@@ -62,7 +62,7 @@ def export(model, x_check: np.ndarray, expected: np.ndarray | None = None) -> by
     try:
         got = LiteModel(flatbuffer).predict(x_check)
     except (ModelFileError, RuntimeError, ValueError) as exc:
-        raise LiteExportError(f"the LiteRT model does not run: {_first_line(exc)}") from None
+        raise LiteExportError(f"the LiteRT model does not run: {first_line(exc)}") from None
     check_agreement(np.asarray(expected), got)
     return flatbuffer
 
@@ -89,7 +89,7 @@ class LiteModel:
         try:
             self._interpreter = Interpreter(model_content=flatbuffer, num_threads=_threads())
         except ValueError as exc:
-            raise ModelFileError(f"its LiteRT model is unreadable: {_first_line(exc)}") from None
+            raise ModelFileError(f"its LiteRT model is unreadable: {first_line(exc)}") from None
         inputs = self._interpreter.get_input_details()
         outputs = self._interpreter.get_output_details()
         if (
@@ -124,7 +124,7 @@ class LiteModel:
         if batch == self._batch:
             return
         self._interpreter.resize_tensor_input(self._input, [batch, SIDE, SIDE], strict=True)
-        with _quiet_stderr():  # the runtime announces its XNNPACK delegate on fd 2
+        with quiet_stderr():  # the runtime announces its XNNPACK delegate on fd 2
             self._interpreter.allocate_tensors()
         self._batch = batch
 
@@ -142,22 +142,3 @@ def _threads() -> int:
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
     return max(1, min(cores, MAX_THREADS))
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Silence file descriptor 2, where native code logs regardless of Python's sys.stderr."""
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from . import lite, store
-from .errors import BadOption
+from .errors import BadOption, ModelFileError
 
 LITE_MEMBER = "model.tflite"
 BATCH = 1024
@@ -42,13 +42,19 @@ def open_classifier(path: Path, runtime: str = "auto") -> Classifier:
     notices = []
     if runtime != "keras":
         flatbuffer = store.read_member(path, LITE_MEMBER)
-        if flatbuffer is not None and lite.available():
-            model = lite.LiteModel(flatbuffer)
-            return Classifier(path, meta, "LiteRT", lambda x: model.predict(x, batch_size=BATCH))
         if flatbuffer is None:
             notices.append(f"{path} has no LiteRT form; running it with Keras, which starts slower")
-        else:
+        elif not lite.available():
             notices.append("the LiteRT runtime (ai-edge-litert) is not installed; running the model with Keras")
+        else:
+            try:
+                model = lite.LiteModel(flatbuffer)
+            except ImportError as exc:  # installed but broken
+                notices.append(f"the LiteRT runtime failed to load ({exc}); running the model with Keras")
+            except ModelFileError as exc:
+                raise ModelFileError(f"{path}: {exc}") from None
+            else:
+                return Classifier(path, meta, "LiteRT", lambda x: model.predict(x, batch_size=BATCH))
     model, meta = store.load(path)
     shape = tuple(model.input_shape[1:])
 

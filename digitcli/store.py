@@ -16,7 +16,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from .errors import ModelFileError, OutputError
+from .errors import ModelFileError, OutputError, first_line
 
 META_MEMBER = "digits.json"
 FORMAT = "digits-model"
@@ -164,8 +164,7 @@ def load(path: Path):
         try:
             model = keras.saving.load_model(source, compile=False, safe_mode=True)
         except Exception as exc:  # Keras raises many types for a bad file
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelFileError(f"{path} could not be loaded as a Keras model: {first}") from None
+            raise ModelFileError(f"{path} could not be loaded as a Keras model: {first_line(exc)}") from None
     _check_classifier(path, model)
     return model, meta
 

@@ -187,3 +187,35 @@ def test_show_misclassified_most_confident_first(tiny_model):
     confidences = [float(c) for c in re.findall(r"WRONG: predicted \d\s+([\d.]+)%", result.stdout)]
     assert len(confidences) == 4
     assert confidences == sorted(confidences, reverse=True)
+
+
+def test_training_stores_a_litert_form_that_predict_uses_without_tensorflow(tiny_model, tmp_path):
+    assert store.read_metadata(tiny_model)["litert"] is True
+    assert store.read_member(tiny_model, "model.tflite")[4:8] == b"TFL3"  # the flatbuffer's identifier
+    code = (
+        "import sys\nfrom digitcli.cli import app\n"
+        f"try:\n    app(['predict', '--model', {str(tiny_model)!r}, '--samples', '3', '--seed', '4', '--format', 'csv'])\n"
+        "except SystemExit as exc:\n    assert exc.code in (0, None), exc.code\n"
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+    )
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    lines = done.stdout.strip().splitlines()
+    assert lines[-1] == "[]", done.stderr
+    assert len(lines) == 1 + 3 + 1  # csv header, three records, the module list
+
+
+def test_keras_fallback_says_why(tiny_model, monkeypatch):
+    from digitcli import lite
+
+    lite_csv = invoke("predict", "--model", str(tiny_model), "--samples", "3", "--seed", "4", "--format", "csv")
+    monkeypatch.setattr(lite, "available", lambda: False)
+    keras_csv = invoke("predict", "--model", str(tiny_model), "--samples", "3", "--seed", "4", "--format", "csv")
+    assert keras_csv.exit_code == 0
+    assert "Note: the LiteRT runtime (ai-edge-litert) is not installed; running the model with Keras" in keras_csv.stderr
+    assert "(Keras)" in keras_csv.stderr and "(LiteRT)" in lite_csv.stderr
+    for a, b in zip(csv.DictReader(io.StringIO(lite_csv.stdout)), csv.DictReader(io.StringIO(keras_csv.stdout))):
+        assert a["prediction"] == b["prediction"]
+        assert float(a["confidence"]) == pytest.approx(float(b["confidence"]), abs=1e-4)
