@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from . import __version__, cmd_eval, cmd_predict, cmd_show, cmd_train
-from .ui import configure, out, say
+from .ui import configure, handle_sigterm, out, say
 
 app = typer.Typer(
     name="digits",
@@ -54,4 +54,5 @@ app.add_typer(cmd_show.app, name="show")
 
 
 def run() -> None:
+    handle_sigterm()
     app()

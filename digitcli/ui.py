@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
@@ -30,6 +31,18 @@ def say(console: Console, text: str, style: str | None = None) -> None:
     console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived; raised like KeyboardInterrupt so that clean-up code runs."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def handle_sigterm() -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
 @contextmanager
 def user_errors():
     """Turn domain errors and Ctrl-C into one line on stderr and an exit code."""
@@ -50,6 +63,11 @@ def user_errors():
             raise
         say(err, "Interrupted; nothing was saved.")
         raise typer.Exit(130) from None
+    except Terminated:
+        if state["debug"]:
+            raise
+        say(err, "Stopped by SIGTERM; nothing was saved.")
+        raise typer.Exit(143) from None
 
 
 def unicode(console: Console = out) -> bool:
