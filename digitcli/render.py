@@ -17,7 +17,7 @@ from rich.text import Text
 from . import art
 from .evaluate import Evaluation
 
-CARD_WIDTH = 30  # 28 columns of art and a margin
+CARD_WIDTH = 28  # the width of the art; captions are kept as short
 
 
 def digit_card(image: np.ndarray, caption: list[tuple[str, str]], unicode: bool) -> Text:
@@ -31,7 +31,7 @@ def digit_card(image: np.ndarray, caption: list[tuple[str, str]], unicode: bool)
 
 def gallery(cards: list[Text]) -> Columns:
     """Cards side by side as the width allows, one per row on a narrow terminal."""
-    return Columns(cards, width=CARD_WIDTH, padding=(1, 1))
+    return Columns(cards, width=CARD_WIDTH, padding=(1, 2))
 
 
 def guesses(digits: np.ndarray, probabilities: np.ndarray) -> str:
