@@ -231,6 +231,16 @@ def generate(directory: Path, n: int, seed: int) -> list[tuple[Path, int, str]]:
     return items
 
 
+STYLES_NOTE = """\
+Styles: MNIST *test* digits redrawn as dark ink on white or grey paper, 300-1000 px, off-centre,
+rotated up to 15 degrees (*ink on paper*, PNG/WebP); the same redrawn along their centre lines
+with a 1-3 px pen (*thin pen*); with uneven lighting, noise, blur and JPEG compression
+(*photo*); as black, blue or white strokes on a transparent PNG (*transparent*); as 32x32
+icons (PNG/BMP/GIF); digits drawn from jittered pen strokes (*drawn strokes*); and digits set
+in the machine's TrueType sans fonts (*fonts*). Every image is written to a file and read back.
+*Plain resize* is grayscale and a resize to 28x28; *preprocessed* is `digitcli.preprocess.load`."""
+
+
 def _prepare_all(items) -> tuple[np.ndarray, np.ndarray]:
     """Every image through preprocess.load; those it rejects stay blank and are flagged."""
     prepared, failed = np.zeros((len(items), 28, 28), dtype=np.float32), np.zeros(len(items), dtype=bool)
@@ -246,7 +256,8 @@ def _prepare_all(items) -> tuple[np.ndarray, np.ndarray]:
 def measure(model_path: Path, n: int, seed: int) -> str:
     from digitcli import store
 
-    model, _ = store.load(model_path)
+    model, meta = store.load(model_path)
+    meta = meta or {}
     with tempfile.TemporaryDirectory() as tmp:
         items = generate(Path(tmp), n, seed)
         start = time.perf_counter()
@@ -271,10 +282,13 @@ def measure(model_path: Path, n: int, seed: int) -> str:
         [
             "# Accuracy on realistic digit images",
             "",
-            f"Model `{model_path}`, {n} images per style, seed {seed}, "
-            f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
+            f"Model `{model_path}` ({meta.get('architecture', '?')}, "
+            f"{meta.get('test_accuracy', float('nan')):.2%} on the MNIST test set), "
+            f"{n} images per style, seed {seed}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
             "",
             *rows,
+            "",
+            STYLES_NOTE,
             "",
             f"Preprocessing speed: {rate:.0f} images/s (open, decode and prepare, one core); "
             f"{failed.sum()} images rejected as blank or unreadable (counted as wrong).",
