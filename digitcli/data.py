@@ -14,6 +14,7 @@ import struct
 import tempfile
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from .errors import DataError
 SIDE = 28
 IMAGE_BYTES = SIDE * SIDE
 MAX_IMAGES = 1_000_000  # far above MNIST's 70,000; bounds what a header may ask for
+MAX_DEFLATE_RATIO = 1032  # deflate cannot pack more than this many bytes into one
 
 BUNDLED_DIR = Path(__file__).parent / "mnist"
 KERAS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
@@ -163,7 +165,7 @@ def read_idx(path: Path, images: bool) -> np.ndarray:
     try:
         with opener(path, "rb") as stream:
             array = _read_idx_stream(stream, path, images)
-    except (EOFError, gzip.BadGzipFile, zipfile.BadZipFile) as exc:
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise DataError(f"{path} is truncated or not a valid gzip file ({exc})") from None
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
@@ -195,18 +197,18 @@ def _read_idx_stream(stream, path: Path, images: bool) -> np.ndarray:
     item = IMAGE_BYTES if images else 1
     expected = count * item
     # Read in chunks so that memory grows only with the bytes actually present.
-    chunks, got = [], 0
-    while got < expected:
-        chunk = stream.read(min(1 << 20, expected - got))
+    content = bytearray()
+    while len(content) < expected:
+        chunk = stream.read(min(1 << 20, expected - len(content)))
         if not chunk:
             break
-        chunks.append(chunk)
-        got += len(chunk)
+        content += chunk
+    got = len(content)
     if got < expected:
         raise DataError(f"{path} declares {count:,} {kind}s but holds only {got // item:,}: the file is truncated")
     if stream.read(1):
         raise DataError(f"{path} holds more data than the {count:,} {kind}s its header declares")
-    array = np.frombuffer(b"".join(chunks), dtype=np.uint8)
+    array = np.frombuffer(content, dtype=np.uint8)
     return array.reshape(count, SIDE, SIDE) if images else array
 
 
@@ -223,14 +225,15 @@ def _check_pair(x: np.ndarray, y: np.ndarray, x_path, y_path) -> None:
 def load_npz(path: Path, source: str | None = None) -> Dataset:
     """Load an .npz in Keras' layout; never unpickles, checks shapes before reading."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            for key in NPZ_KEYS:
-                _check_npz_member(archive, key, path)
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = [npz[key] for key in NPZ_KEYS]
+        archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
         raise DataError(f"{path} is not a valid .npz file (not a zip archive)") from None
-    except (ValueError, EOFError, OSError) as exc:
+    except (ValueError, OSError, NotImplementedError) as exc:  # ValueError: undecodable member names
+        raise DataError(f"{path} could not be read as an .npz of arrays: {exc}") from None
+    try:
+        with archive:
+            arrays = [_read_npz_member(archive, key, path) for key in NPZ_KEYS]
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError, zlib.error) as exc:
         raise DataError(f"{path} could not be read as an .npz of arrays: {exc}") from None
     x_train, y_train, x_test, y_test = arrays
     for name, labels in (("y_train", y_train), ("y_test", y_test)):
@@ -241,11 +244,17 @@ def load_npz(path: Path, source: str | None = None) -> Dataset:
     return Dataset(x_train, y_train, x_test, y_test, source=source or f"MNIST .npz {path}")
 
 
-def _check_npz_member(archive: zipfile.ZipFile, key: str, path: Path) -> None:
+def _read_npz_member(archive: zipfile.ZipFile, key: str, path: Path) -> np.ndarray:
+    """One array, read by hand: its header checked first, never more bytes than the file can hold."""
     try:
         info = archive.getinfo(key + ".npy")
     except KeyError:
         raise DataError(f"{path} has no array '{key}'; it needs {', '.join(NPZ_KEYS)}") from None
+    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise DataError(f"{path}: array '{key}' is encrypted or compressed in a way numpy never writes")
+    ratio = 1 if info.compress_type == zipfile.ZIP_STORED else MAX_DEFLATE_RATIO
+    if info.file_size > ratio * info.compress_size or info.compress_size > os.path.getsize(path):
+        raise DataError(f"{path}: '{key}' declares {info.file_size:,} bytes, more than the file can hold")
     with archive.open(info) as member:
         try:
             version = np.lib.format.read_magic(member)
@@ -254,9 +263,14 @@ def _check_npz_member(archive: zipfile.ZipFile, key: str, path: Path) -> None:
         except ValueError as exc:
             raise DataError(f"{path}: array '{key}' has a bad header ({exc})") from None
         header_len = member.tell()
-    expected = (-1, SIDE, SIDE) if key.startswith("x") else (-1,)
-    if dtype != np.uint8 or len(shape) != len(expected) or shape[1:] != expected[1:]:
-        wanted = "(n, 28, 28)" if key.startswith("x") else "(n,)"
-        raise DataError(f"{path}: '{key}' is {dtype} {shape}; digits needs uint8 {wanted}")
-    if shape[0] > MAX_IMAGES or info.file_size != header_len + int(np.prod(shape)):
-        raise DataError(f"{path}: '{key}' declares {shape} but its stored size does not match")
+        expected = (-1, SIDE, SIDE) if key.startswith("x") else (-1,)
+        if dtype != np.uint8 or len(shape) != len(expected) or shape[1:] != expected[1:]:
+            wanted = "(n, 28, 28)" if key.startswith("x") else "(n,)"
+            raise DataError(f"{path}: '{key}' is {dtype} {shape}; digits needs uint8 {wanted}")
+        size = int(np.prod(shape))
+        if shape[0] > MAX_IMAGES or info.file_size != header_len + size:
+            raise DataError(f"{path}: '{key}' declares {shape} but its stored size does not match")
+        content = member.read(size)  # to the member's end, so its CRC is checked
+    if len(content) != size:
+        raise DataError(f"{path}: '{key}' is truncated")
+    return np.frombuffer(content, dtype=np.uint8).reshape(shape, order="F" if fortran else "C")
