@@ -10,10 +10,12 @@ so a model file can never run code.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 from .errors import ModelFileError, OutputError, first_line
@@ -25,6 +27,28 @@ DEFAULT_PATH = Path("models/digits.keras")
 KERAS_MEMBERS = ("config.json", "model.weights.h5")
 MAX_CONFIG_BYTES = 10 << 20  # a digit classifier's config is a few kB
 MAX_MEMBER_BYTES = 200 << 20  # far above any digit model (all members together); stops a zip bomb
+# What reading a damaged or hostile zip member can raise (bad CRC, bad deflate data, short data).
+ZIP_READ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, zlib.error)
+PLAIN_ZIP = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+CODE_LAYERS = ("Lambda", "__lambda__", "TFSMLayer")  # layers whose config holds or loads code
+
+# The digits.json fields the commands read, with the JSON types they need, so a
+# tampered file is a one-line error rather than a crash inside a command.
+NUMBER = (int, float)
+META_FIELDS = {
+    "architecture": str,
+    "preprocessing": str,
+    "trained_at": str,
+    "train_seconds": NUMBER,
+    "test_accuracy": NUMBER,
+    "test_loss": NUMBER,
+    "versions": dict,
+    "history": dict,
+    "training": {"batch_size": NUMBER, "lr": NUMBER, "seed": NUMBER},
+    "data": {"source": str, "fingerprint": str, "n_train": NUMBER, "n_val": NUMBER, "n_test": NUMBER},
+}
+KIND_NAMES = {NUMBER: "a finite number", str: "text", dict: "an object"}
+MAX_HISTORY_VALUE = 1e100  # plotext's axis arithmetic overflows on ranges near the float maximum
 
 
 def check_output(path: Path, overwrite: bool) -> None:
@@ -79,12 +103,17 @@ def _open_checked(path: Path) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(path)
         names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ModelFileError(f"{path} is a damaged zip file: {exc}") from None
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:  # ValueError: undecodable names
+        raise ModelFileError(f"{path} is a damaged zip file: {first_line(exc)}") from None
     total = sum(info.file_size for info in archive.infolist())
     if total > MAX_MEMBER_BYTES:
         archive.close()
         raise ModelFileError(f"{path} unpacks to {total:,} bytes, far too large for a digit model; refusing it")
+    # Keras and digits write plain stored or deflated members; anything else is not theirs.
+    odd = [i.filename for i in archive.infolist() if i.flag_bits & 0x1 or i.compress_type not in PLAIN_ZIP]
+    if odd:
+        archive.close()
+        raise ModelFileError(f"{path} has encrypted or unusually compressed members ({', '.join(odd)}); refusing it")
     missing = [m for m in KERAS_MEMBERS if m not in names]
     if missing:
         archive.close()
@@ -97,13 +126,42 @@ def read_metadata(path: Path) -> dict | None:
     content = read_member(path, META_MEMBER)
     if content is None:
         return None
-    try:
-        meta = json.loads(content)
-    except ValueError as exc:
-        raise ModelFileError(f"{path}: its digits metadata is unreadable ({exc})") from None
+    meta = _parse_json(path, META_MEMBER, content)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path}: its {META_MEMBER} is not digits metadata")
+    problem = _fields_problem(meta, META_FIELDS) or _history_problem(meta["history"])
+    if problem:
+        raise ModelFileError(f"{path}: its {META_MEMBER} is damaged ({problem})")
     return meta
+
+
+def _fields_problem(meta: dict, fields: dict, where: str = "") -> str | None:
+    """What is missing or mistyped in `meta`, or None if the commands can read it."""
+    for key, kind in fields.items():
+        value = meta.get(key)
+        if isinstance(kind, dict):
+            problem = _fields_problem(value, kind, f"{where}{key}.") if isinstance(value, dict) else f"{where}{key} is not an object"
+            if problem:
+                return problem
+        elif not isinstance(value, kind) or isinstance(value, float) and not math.isfinite(value):
+            return f"{where}{key} is missing or not {KIND_NAMES[kind]}"
+    return None
+
+
+def _history_problem(history: dict) -> str | None:
+    for name, values in history.items():
+        if not isinstance(values, list) or not all(
+            isinstance(v, NUMBER) and math.isfinite(v) and abs(v) < MAX_HISTORY_VALUE for v in values
+        ):
+            return f"history.{name} is not a list of finite numbers"
+    return None
+
+
+def _parse_json(path: Path, name: str, content: bytes):
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply to parse
+        raise ModelFileError(f"{path}: its {name} is unreadable ({first_line(exc)})") from None
 
 
 def read_member(path: Path, name: str) -> bytes | None:
@@ -111,16 +169,31 @@ def read_member(path: Path, name: str) -> bytes | None:
     with _open_checked(path) as archive:
         if name not in archive.namelist():
             return None
-        try:
-            return archive.read(name)
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise ModelFileError(f"{path}: its {name} is damaged ({exc})") from None
+        return _read(path, archive, archive.getinfo(name))
+
+
+def _read(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes, never more than its declared size: a lying header cannot inflate a bomb."""
+    try:
+        with archive.open(info) as member:
+            content = member.read(info.file_size)
+            if len(content) < info.file_size or member.read(1):
+                raise zipfile.BadZipFile(f"not {info.file_size:,} bytes as declared")
+            return content
+    except ZIP_READ_ERRORS as exc:
+        raise ModelFileError(f"{path}: its {info.filename} is damaged ({first_line(exc)})") from None
 
 
 def check(path: Path) -> dict | None:
     """Check a model file is a safe Keras zip, without loading Keras; return its metadata."""
     with _open_checked(path) as archive:
         _check_config(path, archive)
+        try:
+            damaged = archive.testzip()  # reads each member in bounded chunks, checking its CRC
+        except ZIP_READ_ERRORS as exc:
+            raise ModelFileError(f"{path} is a damaged zip file ({first_line(exc)})") from None
+        if damaged:
+            raise ModelFileError(f"{path}: its {damaged} is damaged (bad CRC)")
     return read_metadata(path)
 
 
@@ -129,27 +202,20 @@ def _check_config(path: Path, archive: zipfile.ZipFile) -> None:
     info = archive.getinfo("config.json")
     if info.file_size > MAX_CONFIG_BYTES:
         raise ModelFileError(f"{path}: its config.json is {info.file_size:,} bytes, too large for a digit model")
-    try:
-        config = json.loads(archive.read(info))
-    except (ValueError, zipfile.BadZipFile) as exc:
-        raise ModelFileError(f"{path}: its config.json is unreadable ({exc})") from None
-
-    def walk(node):
+    pending = [_parse_json(path, "config.json", _read(path, archive, info))]
+    while pending:  # a loop, not recursion: a hostile config may nest deeper than Python's stack
+        node = pending.pop()
         if isinstance(node, dict):
-            if node.get("class_name") == "Lambda" or node.get("class_name") == "__lambda__":
-                raise ModelFileError(f"{path} holds a Lambda layer, which could run code; refusing to load it")
+            if node.get("class_name") in CODE_LAYERS:
+                raise ModelFileError(f"{path} holds a {node['class_name']} layer, which could run code; refusing to load it")
             module = node.get("module")
-            if isinstance(module, str) and not module.startswith("keras"):
+            if isinstance(module, str) and not (module == "keras" or module.startswith("keras.")):
                 raise ModelFileError(
                     f"{path} needs custom code ({module}.{node.get('class_name')}); refusing to load it"
                 )
-            for value in node.values():
-                walk(value)
+            pending.extend(node.values())
         elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(config)
+            pending.extend(node)
 
 
 def load(path: Path):
