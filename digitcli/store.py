@@ -57,19 +57,23 @@ def check_output(path: Path, overwrite: bool) -> None:
         raise OutputError(f"output {path} is a directory; give a file path such as {path / 'digits.keras'}")
     if path.exists() and not overwrite:
         raise OutputError(f"{path} already exists; pass --overwrite to replace it, or choose another --output")
-    parent = path.parent if str(path.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create directory {parent}: {exc.strerror or exc}") from None
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"cannot write to directory {parent}: permission denied")
+    # Missing directories are made only when saving, so a run that fails leaves nothing behind.
+    parent = path.parent
+    existing = next(p for p in (parent, *parent.parents) if p.exists())
+    if not existing.is_dir():
+        raise OutputError(f"cannot create directory {parent}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK):
+        raise OutputError(f"cannot write to directory {existing}: permission denied")
 
 
 def save(model, metadata: dict, path: Path, overwrite: bool, extra: dict[str, bytes] | None = None) -> None:
     """Write model, metadata and `extra` members atomically: a temporary file, then os.replace."""
     check_output(path, overwrite)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".keras")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".keras")
+    except OSError as exc:
+        raise OutputError(f"cannot save model to {path}: {exc.strerror or exc}") from None
     os.close(fd)
     try:
         model.save(tmp)
