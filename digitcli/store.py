@@ -144,7 +144,9 @@ def _fields_problem(meta: dict, fields: dict, where: str = "") -> str | None:
     for key, kind in fields.items():
         value = meta.get(key)
         if isinstance(kind, dict):
-            problem = _fields_problem(value, kind, f"{where}{key}.") if isinstance(value, dict) else f"{where}{key} is not an object"
+            if not isinstance(value, dict):
+                return f"{where}{key} is not an object"
+            problem = _fields_problem(value, kind, f"{where}{key}.")
             if problem:
                 return problem
         elif not isinstance(value, kind) or isinstance(value, float) and not math.isfinite(value):
@@ -211,7 +213,8 @@ def _check_config(path: Path, archive: zipfile.ZipFile) -> None:
         node = pending.pop()
         if isinstance(node, dict):
             if node.get("class_name") in CODE_LAYERS:
-                raise ModelFileError(f"{path} holds a {node['class_name']} layer, which could run code; refusing to load it")
+                layer = node["class_name"]
+                raise ModelFileError(f"{path} holds a {layer} layer, which could run code; refusing to load it")
             module = node.get("module")
             if isinstance(module, str) and not (module == "keras" or module.startswith("keras.")):
                 raise ModelFileError(

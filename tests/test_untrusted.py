@@ -62,7 +62,8 @@ def lambda_model(tmp_path_factory):
     marker = directory / "code-ran"
     # Built from source so that the marker's path is a constant inside the serialized bytecode.
     touch = eval(f"lambda x: (open({str(marker)!r}, 'w').close(), x)[1]")
-    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Lambda(touch), keras.layers.Dense(10, activation="softmax")])
+    layers = [keras.layers.Flatten(), keras.layers.Lambda(touch), keras.layers.Dense(10, activation="softmax")]
+    model = keras.Sequential([keras.Input((28, 28)), *layers])
     assert marker.exists()  # building the model ran it once, as designed
     return model, marker
 
