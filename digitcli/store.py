@@ -192,6 +192,12 @@ def _read(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
 
 def check(path: Path) -> dict | None:
     """Check a model file is a safe Keras zip, without loading Keras; return its metadata."""
+    check_keras_zip(path)
+    return read_metadata(path)
+
+
+def check_keras_zip(path: Path) -> None:
+    """Refuse anything but an intact Keras zip whose config needs no code to rebuild."""
     with _open_checked(path) as archive:
         _check_config(path, archive)
         try:
@@ -200,7 +206,6 @@ def check(path: Path) -> dict | None:
             raise ModelFileError(f"{path} is a damaged zip file ({first_line(exc)})") from None
         if damaged:
             raise ModelFileError(f"{path}: its {damaged} is damaged (bad CRC)")
-    return read_metadata(path)
 
 
 def _check_config(path: Path, archive: zipfile.ZipFile) -> None:
@@ -228,6 +233,13 @@ def _check_config(path: Path, archive: zipfile.ZipFile) -> None:
 def load(path: Path):
     """(keras model, metadata or None) from a model file, loaded in safe mode."""
     meta = check(path)
+    model = load_keras(path)
+    _check_classifier(path, model)
+    return model, meta
+
+
+def load_keras(path: Path, compile: bool = False):
+    """The Keras model in an already checked file, loaded in safe mode."""
     from .backend import keras
 
     with tempfile.TemporaryDirectory() as tmpdir:
@@ -235,11 +247,9 @@ def load(path: Path):
         source = Path(tmpdir) / "model.keras"
         shutil.copyfile(path, source)
         try:
-            model = keras.saving.load_model(source, compile=False, safe_mode=True)
+            return keras.saving.load_model(source, compile=compile, safe_mode=True)
         except Exception as exc:  # Keras raises many types for a bad file
             raise ModelFileError(f"{path} could not be loaded as a Keras model: {first_line(exc)}") from None
-    _check_classifier(path, model)
-    return model, meta
 
 
 def _check_classifier(path: Path, model) -> None:
