@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from . import __version__, data, models
+from . import __version__, augment, data, models
 from .backend import keras, tf
 from .errors import BadOption, TrainingError
 
@@ -86,14 +86,12 @@ def train(config: TrainConfig, dataset: data.Dataset, listener: Listener) -> Tra
         raise BadOption(f"--val-split {config.val_split} leaves no validation images out of {len(x_all):,}")
 
     keras.utils.set_random_seed(config.seed)
-    model = models.build(config.model, config.lr)
     steps = math.ceil(len(x_train) / config.batch_size)
+    model = models.build(config.model, config.lr, total_steps=steps * config.epochs)
     bridge = _KerasBridge(listener, steps)
     started = time.perf_counter()
     history = model.fit(
-        scale(x_train),
-        y_train,
-        batch_size=config.batch_size,
+        **_training_data(config, x_train, y_train),
         epochs=config.epochs,
         validation_data=(scale(x_val), y_val) if len(x_val) else None,
         callbacks=[bridge],
@@ -133,6 +131,14 @@ def train(config: TrainConfig, dataset: data.Dataset, listener: Listener) -> Tra
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     return TrainResult(model=model, metadata=metadata, history=history)
+
+
+def _training_data(config: TrainConfig, x: np.ndarray, y: np.ndarray) -> dict:
+    """fit()'s training-data arguments: Keras' own batching of arrays, or an augmenting pipeline."""
+    if not models.RECIPES[config.model].augment:
+        return {"x": scale(x), "y": y, "batch_size": config.batch_size}
+    batches = augment.training_batches(scale(x), y, config.batch_size, config.seed)
+    return {"x": batches, "shuffle": False}  # the pipeline shuffles, seeded
 
 
 class _KerasBridge(keras.callbacks.Callback):

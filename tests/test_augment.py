@@ -1,0 +1,115 @@
+"""Training-time augmentation and the default cnn recipe that uses it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from digitcli import augment, data, store, train
+from digitcli.augment import Warp
+
+
+def gamma_shapes(n: int = 16) -> np.ndarray:
+    """An asymmetric test shape, like the letter Γ: a thick bar down the left, one along the top."""
+    images = np.zeros((n, 28, 28), np.float32)
+    images[:, 4:24, 5:12] = 1.0
+    images[:, 4:11, 5:22] = 1.0
+    return images
+
+
+def test_warps_keep_shape_dtype_and_range():
+    images = data.load("bundled").x_train[:64].astype(np.float32) / 255
+    warped = augment.warp_batch(images, (1, 2)).numpy()
+    assert warped.shape == (64, 28, 28) and warped.dtype == np.float32
+    assert warped.min() >= 0.0 and warped.max() <= 1.0
+    assert not np.allclose(warped, images)
+    # Small warps keep most of each digit inside the frame.
+    kept = warped.sum(axis=(1, 2)) / images.sum(axis=(1, 2))
+    assert kept.min() > 0.6
+
+
+def test_zero_ranges_leave_images_unchanged():
+    images = gamma_shapes(4)
+    same = augment.warp_batch(images, (3, 4), Warp(degrees=0, scale=0, shear=0, shift=0)).numpy()
+    np.testing.assert_allclose(same, images, atol=1e-6)
+
+
+def test_warps_never_flip():
+    images = gamma_shapes(256)
+    mirrors = {"left-right": images[:, :, ::-1], "up-down": images[:, ::-1, :]}
+    for seed in range(8):
+        warped = augment.warp_batch(images, (seed, 0)).numpy().reshape(256, -1)
+        closeness = (warped * images.reshape(256, -1)).sum(axis=1)
+        for mirror in mirrors.values():
+            assert (closeness > (warped * mirror.reshape(256, -1)).sum(axis=1)).all()
+        # The mass stays on the left and at the top, where the shape has it.
+        warped = warped.reshape(256, 28, 28)
+        assert (warped[:, :, :14].sum(axis=(1, 2)) > warped[:, :, 14:].sum(axis=(1, 2))).all()
+        assert (warped[:, :14, :].sum(axis=(1, 2)) > warped[:, 14:, :].sum(axis=(1, 2))).all()
+
+
+def test_warps_are_deterministic_for_a_seed():
+    images = gamma_shapes(8)
+    first = augment.warp_batch(images, (5, 6)).numpy()
+    np.testing.assert_array_equal(first, augment.warp_batch(images, (5, 6)).numpy())
+    assert not np.array_equal(first, augment.warp_batch(images, (7, 6)).numpy())
+
+
+def epochs_of(pipeline, count: int):
+    """`count` passes over a pipeline, as lists of numpy (images, labels) batches."""
+    return [[(x.numpy(), y.numpy()) for x, y in pipeline] for _ in range(count)]
+
+
+def test_pipeline_keeps_labels_and_is_seeded():
+    dataset = data.load("bundled")
+    x = dataset.x_train[:300].astype(np.float32) / 255
+    y = dataset.y_train[:300]
+    one, two = (epochs_of(augment.training_batches(x, y, 128, seed=3), 2) for _ in range(2))
+    for epoch in one:
+        assert [len(batch_y) for _, batch_y in epoch] == [128, 128, 44]
+        images = np.concatenate([batch_x for batch_x, _ in epoch])
+        labels = np.concatenate([batch_y for _, batch_y in epoch])
+        assert images.dtype == np.float32 and images.shape == (300, 28, 28)
+        assert 0.0 <= images.min() and images.max() <= 1.0
+        assert labels.dtype == y.dtype and sorted(labels) == sorted(y)
+    # Unwarped, each batch is exactly some training images with their own labels.
+    for images, labels in epochs_of(augment.training_batches(x, y, 128, seed=3, warp=Warp(0, 0, 0, 0)), 1)[0]:
+        index = [int(np.flatnonzero((x == image).all(axis=(1, 2)))[0]) for image in images]
+        np.testing.assert_array_equal(labels, y[index])
+    for epoch_one, epoch_two in zip(one, two):
+        for (x1, y1), (x2, y2) in zip(epoch_one, epoch_two):
+            np.testing.assert_array_equal(x1, x2)
+            np.testing.assert_array_equal(y1, y2)
+    assert not np.array_equal(one[0][0][0], one[1][0][0])  # a new shuffle and new warps each epoch
+    other_seed = epochs_of(augment.training_batches(x, y, 128, seed=4), 1)
+    assert not np.array_equal(one[0][0][0], other_seed[0][0][0])
+
+
+class Silent:
+    def on_train_begin(self, epochs, steps_per_epoch): ...
+    def on_epoch_begin(self, epoch): ...
+    def on_batch_end(self, step, logs): ...
+    def on_epoch_end(self, epoch, logs, seconds): ...
+    def on_train_end(self): ...
+
+
+@pytest.fixture(scope="module")
+def short_cnn_run():
+    config = train.TrainConfig(limit=600, epochs=2, batch_size=32)
+    return train.train(config, data.load("bundled"), Silent())
+
+
+def test_a_short_cnn_run_beats_chance(short_cnn_run):
+    meta = short_cnn_run.metadata
+    assert meta["architecture"] == "cnn"
+    assert meta["test_accuracy"] > 0.3
+    assert sorted(short_cnn_run.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+
+
+def test_the_cnn_with_its_schedule_saves_and_loads_in_safe_mode(short_cnn_run, tmp_path):
+    path = tmp_path / "cnn.keras"
+    store.save(short_cnn_run.model, short_cnn_run.metadata, path, overwrite=False)
+    model, meta = store.load(path)
+    images = data.load("bundled").x_test[:32].astype(np.float32) / 255
+    np.testing.assert_allclose(model.predict(images, verbose=0), short_cnn_run.model.predict(images, verbose=0), atol=1e-5)
+    assert meta["test_accuracy"] == short_cnn_run.metadata["test_accuracy"]
