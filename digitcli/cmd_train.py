@@ -43,6 +43,7 @@ def _fraction(value: float) -> float:
 
 
 def train(
+    ctx: typer.Context,
     model: Annotated[ModelName, typer.Option("--model", help="Architecture: cnn (default) or mlp.")] = ModelName.cnn,
     epochs: Annotated[
         Optional[int], typer.Option("--epochs", min=1, help="Passes over the training data.", show_default=_per_model("epochs"))
@@ -59,7 +60,9 @@ def train(
         float,
         typer.Option("--val-split", "--val_split", callback=_fraction, help="Fraction of the training images held out for validation (the last ones, as Keras does)."),
     ] = 0.1,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed for weights and shuffling.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Random seed for weights, shuffling and augmentation: the same seed gives the same model.")
+    ] = 0,
     data: DataOption = None,
     limit: Annotated[
         Optional[int],
@@ -69,7 +72,12 @@ def train(
         Path,
         typer.Option("--output", "--model_output", "-o", help="Where to save the model file."),
     ] = DEFAULT_MODEL_PATH,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing model file at --output.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing model file (and any interrupted run's state) at --output.")
+    ] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the interrupted run of this --output from its last finished epoch.")
+    ] = False,
     progress: Annotated[
         ProgressMode,
         typer.Option("--progress", help="auto: live on a terminal, plain lines otherwise; rich; plain; none."),
@@ -81,14 +89,20 @@ def train(
         from . import charts, progress as progress_mod, store
 
         store.check_output(output, overwrite)
+        state_file = checkpoint_path(output, resume, overwrite)
         dataset = data_mod.load(data)
         say(err, f"Data: {dataset.describe()}")
+        from . import checkpoint
         from . import train as train_mod
 
-        config = train_mod.TrainConfig(
-            model=model.value, epochs=epochs, batch_size=batch_size, lr=lr,
-            val_split=val_split, seed=seed, limit=limit,
-        )
+        options = dict(model=model.value, epochs=epochs, batch_size=batch_size, lr=lr, val_split=val_split, seed=seed, limit=limit)
+        resumed = None
+        if resume:
+            given = {name: value for name, value in options.items() if _given(ctx, name)}
+            resumed = checkpoint.load(state_file)
+            options = checkpoint.merge(resumed[1], given, dataset.fingerprint)
+            say(err, f"Resuming after epoch {resumed[1]['epochs_done']} of {options['epochs']} from {state_file}")
+        config = train_mod.TrainConfig(**options)
         resolved = config.resolved()
         say(
             err,
@@ -96,11 +110,12 @@ def train(
             f"lr {resolved.lr:g}, validation split {resolved.val_split:g}, seed {resolved.seed}",
         )
         listener = progress_mod.progress_for(progress.value, err)
-        result = train_mod.train(config, dataset, listener)
+        result = train_mod.train(config, dataset, listener, state_file, resumed)
         if progress is not ProgressMode.none and result.history.get("loss"):
             err.print(Text.from_ansi(charts.curves(result.history, err.width, color=err.color_system is not None)), soft_wrap=True)
         extra = lite_form(result.model, dataset, result.metadata)
-        store.save(result.model, result.metadata, output, overwrite, extra)
+        store.save(result.model, result.metadata, output, overwrite or resume, extra)
+        state_file.unlink(missing_ok=True)  # the run is complete: nothing left to resume
         meta = result.metadata
         say(
             out,
@@ -108,6 +123,27 @@ def train(
             f"on {meta['data']['n_test']:,} test images; trained in {meta['train_seconds']:.1f} s",
         )
         say(out, f"Saved model to {output}")
+
+
+def checkpoint_path(output: Path, resume: bool, overwrite: bool) -> Path:
+    """Where this run keeps its resumable state; refuses to lose an interrupted run's."""
+    from .errors import OutputError
+    from .store import state_path
+
+    state_file = state_path(output)
+    if state_file.exists() and not (resume or overwrite):
+        raise OutputError(
+            f"an interrupted run's state is in {state_file}; continue it with --resume, or pass --overwrite to start afresh"
+        )
+    if resume and not state_file.exists():
+        raise OutputError(f"there is no interrupted run to resume: {state_file} does not exist")
+    return state_file
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user typed this option (rather than leaving its default)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
 def lite_form(model, dataset, metadata: dict) -> dict[str, bytes]:

@@ -33,3 +33,15 @@ class BadOption(DigitsError):
 
 class ImageError(DigitsError):
     """One image file cannot be read or holds no digit; other files still get results."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived; raised like KeyboardInterrupt so that clean-up code runs."""
+
+
+class Interrupted(BaseException):
+    """Training was stopped by Ctrl-C or SIGTERM; the message says what was kept and how to go on."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -51,6 +51,22 @@ KIND_NAMES = {NUMBER: "a finite number", str: "text", dict: "an object"}
 MAX_HISTORY_VALUE = 1e100  # plotext's axis arithmetic overflows on ranges near the float maximum
 
 
+STATE_SUFFIX = ".resume"  # an interrupted run's state sits beside its output, with this suffix
+
+
+def state_path(output: Path) -> Path:
+    return output.with_name(output.name + STATE_SUFFIX)
+
+
+def temporary_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in path's directory, with the permissions a plain new file would get."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".keras")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the model is an ordinary file
+    return fd, tmp
+
+
 def check_output(path: Path, overwrite: bool) -> None:
     """Fail before training, not after, when the model could not be saved."""
     if path.is_dir():
@@ -71,7 +87,7 @@ def save(model, metadata: dict, path: Path, overwrite: bool, extra: dict[str, by
     check_output(path, overwrite)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".keras")
+        fd, tmp = temporary_beside(path)
     except OSError as exc:
         raise OutputError(f"cannot save model to {path}: {exc.strerror or exc}") from None
     os.close(fd)

@@ -10,14 +10,15 @@ import math
 import platform
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from datetime import datetime, timezone
 from typing import Protocol
 
 import numpy as np
 
-from . import __version__, augment, data, models
+from . import __version__, augment, checkpoint, data, models, store
 from .backend import keras, tf
-from .errors import BadOption, TrainingError
+from .errors import BadOption, Interrupted, Terminated, TrainingError
 
 EVAL_BATCH = 2048
 
@@ -72,7 +73,17 @@ def split(x: np.ndarray, y: np.ndarray, val_split: float):
     return (x[:cut], y[:cut]), (x[cut:], y[cut:])
 
 
-def train(config: TrainConfig, dataset: data.Dataset, listener: Listener) -> TrainResult:
+def train(
+    config: TrainConfig,
+    dataset: data.Dataset,
+    listener: Listener,
+    state_file: Path | None = None,
+    resumed: tuple | None = None,
+) -> TrainResult:
+    """Train a model; with `state_file`, keep a resumable state there after every epoch.
+
+    `resumed` is (model, state) from checkpoint.load, to continue an interrupted run.
+    """
     config = config.resolved()
     n_available = len(dataset.x_train)
     if config.limit is not None and config.limit > n_available:
@@ -85,26 +96,45 @@ def train(config: TrainConfig, dataset: data.Dataset, listener: Listener) -> Tra
     if config.val_split > 0 and len(x_val) == 0:
         raise BadOption(f"--val-split {config.val_split} leaves no validation images out of {len(x_all):,}")
 
-    keras.utils.set_random_seed(config.seed)
+    # The same seed on the same machine and versions gives the same weights.
+    tf.config.experimental.enable_op_determinism()
     steps = math.ceil(len(x_train) / config.batch_size)
-    model = models.build(config.model, config.lr, total_steps=steps * config.epochs)
+    if resumed is None:
+        initial_epoch, previous = 0, {}
+        keras.utils.set_random_seed(config.seed)
+        model = models.build(config.model, config.lr, total_steps=steps * config.epochs)
+    else:
+        model, state = resumed
+        initial_epoch, previous = state["epochs_done"], state["history"]
+        # A fresh but still seeded stream for the remaining epochs' shuffling and warping.
+        keras.utils.set_random_seed(config.seed + initial_epoch)
     bridge = _KerasBridge(listener, steps)
+    earlier_seconds = resumed[1].get("seconds", 0.0) if resumed else 0.0
+    saver = checkpoint.Checkpoint(state_file, config, dataset.fingerprint, previous, earlier_seconds) if state_file else None
     started = time.perf_counter()
-    history = model.fit(
-        **_training_data(config, x_train, y_train),
-        epochs=config.epochs,
-        validation_data=(scale(x_val), y_val) if len(x_val) else None,
-        callbacks=[bridge],
-        verbose=0,
-    ).history
-    seconds = time.perf_counter() - started
+    try:
+        fitted = model.fit(
+            **_training_data(config, x_train, y_train, seed=config.seed + initial_epoch),
+            epochs=config.epochs,
+            initial_epoch=initial_epoch,
+            validation_data=(scale(x_val), y_val) if len(x_val) else None,
+            callbacks=[saver, bridge] if saver else [bridge],  # the state is on disk before its epoch is shown
+            verbose=0,
+        ).history
+    except (KeyboardInterrupt, Terminated) as exc:
+        raise _interrupted(exc, saver, config) from None
+    finally:
+        listener.on_train_end()
+    seconds = earlier_seconds + time.perf_counter() - started
     if bridge.bad_loss is not None:
+        if resumed is None and state_file is not None and state_file.exists():
+            state_file.unlink()  # only this run's epochs before it diverged
         raise TrainingError(
             f"training stopped: the loss became {bridge.bad_loss} in epoch {bridge.bad_epoch + 1}; "
             "try a smaller --lr; no model was saved"
         )
+    history = {key: [float(v) for v in previous.get(key, [])] + [float(v) for v in values] for key, values in fitted.items()}
     test_loss, test_accuracy = model.evaluate(scale(dataset.x_test), dataset.y_test, batch_size=EVAL_BATCH, verbose=0)
-    history = {key: [float(v) for v in values] for key, values in history.items()}
     metadata = {
         "architecture": config.model,
         "preprocessing": "scale_0_1",
@@ -133,11 +163,24 @@ def train(config: TrainConfig, dataset: data.Dataset, listener: Listener) -> Tra
     return TrainResult(model=model, metadata=metadata, history=history)
 
 
-def _training_data(config: TrainConfig, x: np.ndarray, y: np.ndarray) -> dict:
+def _interrupted(exc: BaseException, saver, config: TrainConfig) -> Interrupted:
+    """What to tell the user: which epoch's state was kept, and the command that resumes."""
+    signal_name, code = ("SIGTERM", 143) if isinstance(exc, Terminated) else ("Ctrl-C", 130)
+    if saver is None or not saver.path.exists():
+        return Interrupted(f"Interrupted by {signal_name} before an epoch finished; nothing was saved.", code)
+    output = saver.path.with_name(saver.path.name.removesuffix(store.STATE_SUFFIX))
+    return Interrupted(
+        f"Interrupted by {signal_name} after epoch {saver.epochs_done} of {config.epochs}; "
+        f"its state is saved in {saver.path}.\nResume with: digits train --resume --output {output}",
+        code,
+    )
+
+
+def _training_data(config: TrainConfig, x: np.ndarray, y: np.ndarray, seed: int) -> dict:
     """fit()'s training-data arguments: Keras' own batching of arrays, or an augmenting pipeline."""
     if not models.RECIPES[config.model].augment:
         return {"x": scale(x), "y": y, "batch_size": config.batch_size}
-    batches = augment.training_batches(scale(x), y, config.batch_size, config.seed)
+    batches = augment.training_batches(scale(x), y, config.batch_size, seed)
     return {"x": batches, "shuffle": False}  # the pipeline shuffles, seeded
 
 
@@ -172,6 +215,3 @@ class _KerasBridge(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.bad_loss is None:
             self.listener.on_epoch_end(epoch, dict(logs or {}), time.perf_counter() - self._epoch_start)
-
-    def on_train_end(self, logs=None):
-        self.listener.on_train_end()

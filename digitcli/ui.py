@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from .errors import BadOption, DigitsError
+from .errors import BadOption, DigitsError, Interrupted, Terminated
 
 out = Console()  # data and results
 err = Console(stderr=True)  # progress, messages, errors
@@ -29,10 +29,6 @@ DEFAULT_MODEL_PATH = Path("models/digits.keras")
 def say(console: Console, text: str, style: str | None = None) -> None:
     """Print text as it is: no markup, no highlighting, no wrapping of long paths."""
     console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
-
-
-class Terminated(BaseException):
-    """SIGTERM arrived; raised like KeyboardInterrupt so that clean-up code runs."""
 
 
 def _on_sigterm(signum, frame):
@@ -58,6 +54,9 @@ def user_errors():
             raise
         say(err, f"Error: {exc}", style="red")
         raise typer.Exit(1) from None
+    except Interrupted as exc:
+        say(err, str(exc))
+        raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         if state["debug"]:
             raise

@@ -1,0 +1,97 @@
+"""Resumable training state, written beside the output after every epoch.
+
+The state file is a Keras zip holding the model with its optimizer state
+(so a learning-rate schedule continues where it stopped), plus a JSON member
+with the options, the epochs done, the history so far and the data's
+fingerprint. `digits train --resume` continues from it; a finished run
+removes it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import zipfile
+from dataclasses import asdict
+from pathlib import Path
+
+from . import store
+from .backend import keras
+from .errors import BadOption, DataError, ModelFileError
+
+STATE_MEMBER = "digits-resume.json"
+COMPARED = ("model", "epochs", "batch_size", "lr", "val_split", "seed", "limit")
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """Saves the state atomically at the end of each epoch whose loss is finite."""
+
+    def __init__(self, path: Path, config, fingerprint: str, history: dict[str, list[float]], seconds: float = 0.0):
+        super().__init__()
+        self.path = path
+        self.config = config
+        self.fingerprint = fingerprint
+        self.history = {key: list(values) for key, values in history.items()}
+        self.epochs_done = len(self.history.get("loss", []))
+        self.earlier_seconds = seconds  # training time of the runs this one continues
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if not math.isfinite(logs.get("loss", float("nan"))):
+            return  # never keep a diverged state
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(float(value))
+        self.epochs_done = epoch + 1
+        state = {
+            "config": asdict(self.config),
+            "epochs_done": self.epochs_done,
+            "history": self.history,
+            "fingerprint": self.fingerprint,
+            "seconds": self.earlier_seconds + time.perf_counter() - self.started,
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = store.temporary_beside(self.path)
+        os.close(fd)
+        try:
+            self.model.save(tmp)
+            with zipfile.ZipFile(tmp, "a") as archive:
+                archive.writestr(STATE_MEMBER, json.dumps(state))
+            os.replace(tmp, self.path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def load(path: Path):
+    """(model with its optimizer state, state dict) from a state file."""
+    store.check_keras_zip(path)
+    content = store.read_member(path, STATE_MEMBER)
+    try:
+        state = json.loads(content) if content is not None else None
+        state["config"], state["epochs_done"], state["history"], state["fingerprint"]  # noqa: B018
+    except (ValueError, TypeError, KeyError):
+        raise ModelFileError(f"{path} is not a digits training state; delete it, or train afresh with --overwrite") from None
+    model = store.load_keras(path, compile=True)
+    return model, state
+
+
+def merge(state: dict, given: dict, fingerprint: str) -> dict:
+    """The options to resume with: the state's, checked against those given on the command line.
+
+    `given` maps option names to the values the user typed; each must equal the
+    interrupted run's, since the learning-rate schedule was planned from them.
+    """
+    saved = state["config"]
+    for name in COMPARED:
+        if name in given and given[name] != saved[name]:
+            flag = "--" + name.replace("_", "-")
+            raise BadOption(
+                f"--resume: {flag} {given[name]} differs from the interrupted run's {saved[name]}; "
+                "resume with the same options, or start afresh with --overwrite"
+            )
+    if fingerprint != state["fingerprint"]:
+        raise DataError("--resume: the data differs from the interrupted run's (its fingerprint does not match)")
+    return saved

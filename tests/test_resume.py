@@ -1,0 +1,109 @@
+"""Interrupts, resume, determinism and diverging training, on real `digits train` runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digitcli import store
+
+from conftest import flat, invoke, sha256, tiny_arrays, write_npz
+
+DIGITS = str(Path(sys.executable).with_name("digits"))
+MLP = ["--model", "mlp", "--limit", "3000", "--progress", "plain"]
+
+
+def run_until(args: list[str], cwd: Path, epoch_line: str, sig: int) -> tuple[int, str]:
+    """Start `digits ARGS`, send `sig` once stderr shows `epoch_line`; return exit code and stderr."""
+    env = {**os.environ, "DIGITS_DATA": "bundled"}
+    process = subprocess.Popen([DIGITS, *args], cwd=cwd, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if line.startswith(epoch_line):
+            process.send_signal(sig)
+            break
+    seen.extend(process.stderr)
+    return process.wait(timeout=120), "".join(seen)
+
+
+def test_sigint_and_sigterm_keep_a_state_that_resumes_to_the_end(tmp_path):
+    state = tmp_path / "models" / "digits.keras.resume"
+    code, log = run_until(["train", *MLP, "--epochs", "20"], tmp_path, "epoch  2/20", signal.SIGINT)
+    assert code == 130
+    assert "Interrupted by Ctrl-C after epoch " in log and "Traceback" not in log
+    assert "Resume with: digits train --resume --output models/digits.keras" in log
+    assert state.exists() and not (tmp_path / "models" / "digits.keras").exists()
+    done_first = store.read_member(state, "digits-resume.json")
+    assert done_first is not None
+
+    code, log = run_until(["train", "--resume", *MLP], tmp_path, "epoch  6/20", signal.SIGTERM)
+    assert code == 143
+    assert "Resuming after epoch " in log and "Interrupted by SIGTERM after epoch " in log
+
+    finished = invoke("train", "--resume", *MLP, "--output", str(tmp_path / "models" / "digits.keras"))
+    assert finished.exit_code == 0, finished.output
+    assert not state.exists()
+    meta = store.read_metadata(tmp_path / "models" / "digits.keras")
+    assert [len(v) for v in meta["history"].values()] == [20, 20, 20, 20]
+    losses = meta["history"]["loss"]
+    assert losses == sorted(losses, reverse=True)  # one continuous, still-falling curve
+    straight = invoke("train", *MLP, "--epochs", "20", "--output", str(tmp_path / "straight.keras"))
+    assert straight.exit_code == 0
+    assert meta["test_accuracy"] == pytest.approx(store.read_metadata(tmp_path / "straight.keras")["test_accuracy"], abs=0.015)
+
+
+def test_a_state_is_never_lost_or_mixed_up(tmp_path):
+    output = tmp_path / "m.keras"
+    state = tmp_path / "m.keras.resume"
+    missing = invoke("train", "--resume", *MLP, "--output", str(output))
+    assert missing.exit_code == 1
+    assert missing.stderr == f"Error: there is no interrupted run to resume: {state} does not exist\n"
+    code, _ = run_until(["train", *MLP, "--epochs", "50", "--output", str(output)], tmp_path, "epoch  2/50", signal.SIGINT)
+    assert code == 130 and state.exists()
+    before = sha256(state)
+    fresh = invoke("train", *MLP, "--output", str(output))
+    assert fresh.exit_code == 1
+    assert "an interrupted run's state is in" in fresh.stderr and "--resume" in fresh.stderr
+    changed = invoke("train", "--resume", *MLP, "--lr", "0.01", "--output", str(output))
+    assert changed.exit_code == 2
+    assert "--resume: --lr 0.01 differs from the interrupted run's 0.001" in flat(changed.stderr)
+    other = write_npz(tmp_path / "other.npz", tiny_arrays(n_train=3500, n_test=100))
+    other_data = invoke("train", "--resume", *MLP, "--output", str(output), "--data", str(other))
+    assert other_data.exit_code == 1
+    assert other_data.stderr.endswith(
+        "Error: --resume: the data differs from the interrupted run's (its fingerprint does not match)\n"
+    )
+    assert sha256(state) == before
+
+
+def test_the_same_seed_gives_identical_weights(tmp_path):
+    paths = []
+    for name in ("a", "b"):
+        path = tmp_path / f"{name}.keras"
+        result = invoke("train", "--limit", "600", "--epochs", "2", "--seed", "5", "--output", str(path), "--progress", "none")
+        assert result.exit_code == 0, result.output
+        paths.append(path)
+    (first, meta_a), (second, meta_b) = (store.load(p) for p in paths)
+    assert all(np.array_equal(x, y) for x, y in zip(first.get_weights(), second.get_weights()))
+    assert meta_a["history"] == meta_b["history"] and meta_a["test_accuracy"] == meta_b["test_accuracy"]
+
+
+def test_a_loss_that_becomes_nan_stops_training_and_saves_nothing(tiny_model, tmp_path):
+    target = tmp_path / "keep.keras"
+    target.write_bytes(tiny_model.read_bytes())
+    before = sha256(target)
+    result = invoke("train", "--model", "mlp", "--lr", "1e20", "--limit", "1000", "--epochs", "2",
+                    "--output", str(target), "--overwrite")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "Error: training stopped: the loss became nan in epoch 1; try a smaller --lr; no model was saved"
+    )
+    assert sha256(target) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.keras"]
