@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import store
 from .backend import keras
-from .errors import BadOption, DataError, ModelFileError
+from .errors import BadOption, DataError, Interrupted, ModelFileError, Terminated
 
 STATE_MEMBER = "digits-resume.json"
 COMPARED = ("model", "epochs", "batch_size", "lr", "val_split", "seed", "limit")
@@ -63,6 +63,19 @@ class Checkpoint(keras.callbacks.Callback):
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+
+def interrupted(exc: BaseException, path: Path | None, epochs_done: int, planned: int) -> Interrupted:
+    """What to tell the user: which epoch's state was kept, and the command that resumes."""
+    signal_name, code = ("SIGTERM", 143) if isinstance(exc, Terminated) else ("Ctrl-C", 130)
+    if path is None or not path.exists():
+        return Interrupted(f"Interrupted by {signal_name} before an epoch finished; nothing was saved.", code)
+    output = path.with_name(path.name.removesuffix(store.STATE_SUFFIX))
+    return Interrupted(
+        f"Interrupted by {signal_name} after epoch {epochs_done} of {planned}; its state is saved in {path}.\n"
+        f"Resume with: digits train --resume --output {output}",
+        code,
+    )
 
 
 def load(path: Path):

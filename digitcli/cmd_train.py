@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.text import Text
 
+from .errors import Terminated
 from .models import RECIPES
 from .ui import DEFAULT_MODEL_PATH, DataOption, err, out, say, user_errors
 
@@ -111,10 +112,13 @@ def train(
         )
         listener = progress_mod.progress_for(progress.value, err)
         result = train_mod.train(config, dataset, listener, state_file, resumed)
-        if progress is not ProgressMode.none and result.history.get("loss"):
-            err.print(Text.from_ansi(charts.curves(result.history, err.width, color=err.color_system is not None)), soft_wrap=True)
-        extra = lite_form(result.model, dataset, result.metadata)
-        store.save(result.model, result.metadata, output, overwrite or resume, extra)
+        try:
+            if progress is not ProgressMode.none and result.history.get("loss"):
+                err.print(Text.from_ansi(charts.curves(result.history, err.width, color=err.color_system is not None)), soft_wrap=True)
+            extra = lite_form(result.model, dataset, result.metadata)
+            store.save(result.model, result.metadata, output, overwrite or resume, extra)
+        except (KeyboardInterrupt, Terminated) as exc:  # training is done: its state still holds every epoch
+            raise checkpoint.interrupted(exc, state_file, resolved.epochs, resolved.epochs) from None
         state_file.unlink(missing_ok=True)  # the run is complete: nothing left to resume
         meta = result.metadata
         say(

@@ -6,11 +6,17 @@ terminal and plain one-line-per-epoch output for pipes, files and CI.
 
 from __future__ import annotations
 
+import sys
 import time
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
+
+try:
+    import termios
+except ImportError:  # not on a Unix
+    termios = None
 
 REFRESH_S = 0.1  # the live display redraws at most this often
 
@@ -76,10 +82,12 @@ class RichProgress(PlainProgress):
         )
         self.task = None
         self.last_update = 0.0
+        self.saved_tty = None
 
     def on_train_begin(self, epochs: int, steps_per_epoch: int) -> None:
         self.epochs = epochs
         self.steps = steps_per_epoch
+        self.saved_tty = _hide_control_echo()
         self.progress.start()
         self.task = self.progress.add_task("train", total=steps_per_epoch, epoch="", metrics="")
 
@@ -106,6 +114,31 @@ class RichProgress(PlainProgress):
 
     def on_train_end(self) -> None:
         self.progress.stop()
+        _restore_echo(self.saved_tty)
+        self.saved_tty = None
+
+
+def _hide_control_echo():
+    """Stop the terminal echoing '^C' into the live display, where it would break the clean-up.
+
+    Returns the terminal's previous settings, or None where there is no terminal to change.
+    """
+    if termios is None:
+        return None
+    try:
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd)
+        quiet = termios.tcgetattr(fd)
+        quiet[3] &= ~termios.ECHOCTL
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+        return saved
+    except (AttributeError, OSError, ValueError, termios.error):  # no terminal on stdin
+        return None
+
+
+def _restore_echo(saved) -> None:
+    if saved is not None:
+        termios.tcsetattr(sys.stdin.fileno(), termios.TCSANOW, saved)
 
 
 def progress_for(mode: str, console: Console):

@@ -16,9 +16,9 @@ from typing import Protocol
 
 import numpy as np
 
-from . import __version__, augment, checkpoint, data, models, store
+from . import __version__, augment, checkpoint, data, models
 from .backend import keras, tf
-from .errors import BadOption, Interrupted, Terminated, TrainingError
+from .errors import BadOption, Terminated, TrainingError
 
 EVAL_BATCH = 2048
 
@@ -122,7 +122,8 @@ def train(
             verbose=0,
         ).history
     except (KeyboardInterrupt, Terminated) as exc:
-        raise _interrupted(exc, saver, config) from None
+        done = saver.epochs_done if saver else 0
+        raise checkpoint.interrupted(exc, state_file, done, config.epochs) from None
     finally:
         listener.on_train_end()
     seconds = earlier_seconds + time.perf_counter() - started
@@ -133,7 +134,8 @@ def train(
             f"training stopped: the loss became {bridge.bad_loss} in epoch {bridge.bad_epoch + 1}; "
             "try a smaller --lr; no model was saved"
         )
-    history = {key: [float(v) for v in previous.get(key, [])] + [float(v) for v in values] for key, values in fitted.items()}
+    keys = dict.fromkeys([*previous, *fitted])  # a resumed run may have no epochs left to fit
+    history = {key: [float(v) for v in [*previous.get(key, []), *fitted.get(key, [])]] for key in keys}
     test_loss, test_accuracy = model.evaluate(scale(dataset.x_test), dataset.y_test, batch_size=EVAL_BATCH, verbose=0)
     metadata = {
         "architecture": config.model,
@@ -161,19 +163,6 @@ def train(
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     return TrainResult(model=model, metadata=metadata, history=history)
-
-
-def _interrupted(exc: BaseException, saver, config: TrainConfig) -> Interrupted:
-    """What to tell the user: which epoch's state was kept, and the command that resumes."""
-    signal_name, code = ("SIGTERM", 143) if isinstance(exc, Terminated) else ("Ctrl-C", 130)
-    if saver is None or not saver.path.exists():
-        return Interrupted(f"Interrupted by {signal_name} before an epoch finished; nothing was saved.", code)
-    output = saver.path.with_name(saver.path.name.removesuffix(store.STATE_SUFFIX))
-    return Interrupted(
-        f"Interrupted by {signal_name} after epoch {saver.epochs_done} of {config.epochs}; "
-        f"its state is saved in {saver.path}.\nResume with: digits train --resume --output {output}",
-        code,
-    )
 
 
 def _training_data(config: TrainConfig, x: np.ndarray, y: np.ndarray, seed: int) -> dict:
