@@ -157,6 +157,8 @@ def lite_form(model, dataset, metadata: dict) -> dict[str, bytes]:
     from .train import scale
 
     try:
+        if not lite.available():
+            raise lite.LiteExportError("the LiteRT runtime (ai-edge-litert) is not installed")
         flatbuffer = lite.export(model, scale(dataset.x_test))
     except lite.LiteExportError as exc:
         say(err, f"Note: {exc}; the model is saved without its LiteRT form and will run with Keras", style="yellow")

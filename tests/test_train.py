@@ -143,3 +143,15 @@ def test_output_that_is_a_directory(tmp_path):
     result = invoke("train", "--output", str(tmp_path))
     assert result.exit_code == 1
     assert "is a directory; give a file path such as" in result.stderr
+
+
+def test_without_the_litert_runtime_the_model_is_saved_for_keras(tmp_path, monkeypatch):
+    from digitcli import lite
+
+    monkeypatch.setattr(lite, "available", lambda: False)
+    target = tmp_path / "m.keras"
+    result = invoke("train", "--model", "mlp", "--epochs", "1", "--limit", "300", "--output", str(target), "--progress", "none")
+    assert result.exit_code == 0, result.output
+    assert "Note: the LiteRT runtime (ai-edge-litert) is not installed; the model is saved without its LiteRT form" in result.stderr
+    assert store.read_metadata(target)["litert"] is False
+    assert store.read_member(target, "model.tflite") is None
