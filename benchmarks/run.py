@@ -275,13 +275,15 @@ def main() -> None:
                         help="2 epochs everywhere, 1 seed, 1 MLP pair, 2 repeats; prints instead of writing results.md")
     parser.add_argument("--output", type=Path, help="where to write the report (default benchmarks/results.md)")
     options = parser.parse_args()
+    from digitcli import data as data_mod
+    from digitcli.models import RECIPES
+
     epochs = None
     if options.quick:
         epochs, options.seeds, options.mlp_runs, options.repeats = 2, 1, 1, 2
     options.epochs_note = (f"--quick: every recipe cut to {epochs} epochs" if epochs
-                           else "each recipe at its own epochs (15 for all four)")
-    from digitcli import data as data_mod
-
+                           else f"epochs: 15 for both plain scripts, {RECIPES['mlp'].epochs} for `digits train --model mlp`, "
+                           f"{RECIPES['cnn'].epochs} for `digits train` (each recipe's default)")
     dataset = data_mod.load(options.data)
     options.data_size = f"{len(dataset.x_train):,} training images (10 % held out for validation), {len(dataset.x_test):,} test images"
     command = "/work/venv/bin/python benchmarks/run.py " + " ".join(sys.argv[1:])
