@@ -21,7 +21,7 @@ RECIPES = {
     "cnn": Recipe(
         "cnn",
         "compact convolutional net with batch normalisation (default)",
-        epochs=20,
+        epochs=15,
         batch_size=128,
         lr=0.003,
         augment=True,
