@@ -14,12 +14,18 @@ from .ui import DEFAULT_MODEL_PATH, DataOption, ModelPathOption, arrow, err, out
 CONFUSIONS_SHOWN = 3
 
 
+def load_data(spec: Optional[str]):
+    """The data for looking at a model. Only `train` downloads: every MNIST has the same test set."""
+    from . import data as data_mod
+
+    return data_mod.load(spec, download=False)
+
+
 def load_test_set(data: Optional[str], limit: Optional[int]):
     """(dataset, images, labels) of the test set, cut to --limit."""
-    from . import data as data_mod
     from .errors import BadOption
 
-    dataset = data_mod.load(data)
+    dataset = load_data(data)
     if limit is not None and limit > len(dataset.x_test):
         raise BadOption(f"--limit {limit:,} is larger than the {len(dataset.x_test):,} test images available")
     return dataset, dataset.x_test[:limit], dataset.y_test[:limit]

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 
-from .cmd_eval import open_model
+from .cmd_eval import load_data, open_model
 from .ui import DEFAULT_MODEL_PATH, DataOption, ModelPathOption, err, out, say, unicode, user_errors
 
 DEFAULT_SAMPLES = 5
@@ -74,12 +74,11 @@ def predict(
 
 
 def predict_samples(model: Path, count: int, seed, wrong: bool, data, output_format: Format, top_k: int) -> None:
-    from . import data as data_mod
     from . import predict as core
     from . import render
 
     classifier = open_model(model)
-    dataset = data_mod.load(data)
+    dataset = load_data(data)
     say(err, f"Data: {dataset.describe()}")
     seed = int(np.random.default_rng().integers(0, 10_000)) if seed is None else seed
     if wrong:

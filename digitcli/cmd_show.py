@@ -9,7 +9,7 @@ import numpy as np
 import typer
 from rich.text import Text
 
-from .cmd_eval import open_model
+from .cmd_eval import load_data, open_model
 from .ui import DEFAULT_MODEL_PATH, DataOption, ModelPathOption, err, out, say, unicode, user_errors
 
 app = typer.Typer(help="Look at the data, a model's training curves, its mistakes and its make-up.", no_args_is_help=True)
@@ -33,10 +33,9 @@ def samples(
 ) -> None:
     """A gallery of dataset images with their labels (the first ones, in dataset order)."""
     with user_errors():
-        from . import data as data_mod
         from . import render
 
-        dataset = data_mod.load(data)
+        dataset = load_data(data)
         say(err, f"Data: {dataset.describe()}")
         images, labels = (dataset.x_train, dataset.y_train) if train_split else (dataset.x_test, dataset.y_test)
         pool = np.arange(len(labels)) if digit is None else np.flatnonzero(labels == digit)
@@ -74,12 +73,11 @@ def training_summary(meta: dict) -> str:
 def misclassified(model: ModelPathOption = DEFAULT_MODEL_PATH, count: CountOption = 10, data: DataOption = None) -> None:
     """Test images the model gets wrong, most confident mistakes first."""
     with user_errors():
-        from . import data as data_mod
         from . import evaluate, render
         from . import predict as core
 
         classifier = open_model(model)
-        dataset = data_mod.load(data)
+        dataset = load_data(data)
         say(err, f"Data: {dataset.describe()}")
         probabilities = classifier.probabilities(dataset.x_test)
         wrong = evaluate.most_confident_mistakes(probabilities, dataset.y_test)

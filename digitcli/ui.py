@@ -83,8 +83,8 @@ DataOption = Annotated[
     typer.Option(
         "--data",
         help="MNIST to use: a directory of the four IDX files (.gz or raw), a Keras-layout .npz, or 'bundled'. "
-        "Default: $DIGITS_DATA, else the Keras cache ~/.keras/datasets/mnist.npz, else a download of the full "
-        "MNIST, else the copy bundled with digits.",
+        "Default: $DIGITS_DATA, else the Keras cache ~/.keras/datasets/mnist.npz, else (train only) a download "
+        "of the full MNIST, else the copy bundled with digits.",
         show_default=False,
     ),
 ]

@@ -169,3 +169,14 @@ def test_npz_with_wrong_shapes_or_keys(tmp_path):
         data.load(str(tmp_path / "b.npz"))
     with pytest.raises(DataError, match=r"y_train holds label 200"):
         data.load(str(write_npz(tmp_path / "c.npz", y_train=np.full(60, 200, np.uint8))))
+
+
+def test_only_train_downloads(tiny_model, isolated_home, monkeypatch, tmp_path):
+    monkeypatch.delenv("DIGITS_DATA")
+    remote = write_npz(tmp_path / "remote.npz")
+    monkeypatch.setattr(data, "KERAS_URL", remote.as_uri())
+    monkeypatch.setattr(data, "KERAS_SHA256", hashlib.sha256(remote.read_bytes()).hexdigest())
+    result = invoke("eval", "--model", str(tiny_model), "--json", "--limit", "50")
+    assert result.exit_code == 0
+    assert result.stderr.startswith("Data: bundled MNIST (offline copy): 24,345 training")
+    assert not (isolated_home / ".keras" / "datasets" / "mnist.npz").exists()

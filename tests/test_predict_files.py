@@ -6,7 +6,6 @@ import csv
 import io
 import json
 
-import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner
