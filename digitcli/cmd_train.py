@@ -55,7 +55,7 @@ def train(
     ] = None,
     lr: Annotated[
         Optional[float],
-        typer.Option("--lr", callback=_positive, help="Adam learning rate.", show_default=_per_model("lr")),
+        typer.Option("--lr", callback=_positive, help="Adam learning rate (for cnn, the peak of its warm-up and cosine schedule).", show_default=_per_model("lr")),
     ] = None,
     val_split: Annotated[
         float,
@@ -115,7 +115,7 @@ def train(
         try:
             if progress is not ProgressMode.none and result.history.get("loss"):
                 err.print(Text.from_ansi(charts.curves(result.history, err.width, color=err.color_system is not None)), soft_wrap=True)
-            extra = lite_form(result.model, dataset, result.metadata)
+            extra = lite_form(result, dataset)
             store.save(result.model, result.metadata, output, overwrite or resume, extra)
         except (KeyboardInterrupt, Terminated) as exc:  # training is done: its state still holds every epoch
             raise checkpoint.interrupted(exc, state_file, resolved.epochs, resolved.epochs) from None
@@ -150,7 +150,7 @@ def _given(ctx: typer.Context, name: str) -> bool:
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
-def lite_form(model, dataset, metadata: dict) -> dict[str, bytes]:
+def lite_form(result, dataset) -> dict[str, bytes]:
     """The LiteRT member to store beside the Keras model, checked on the whole test set; none if it fails."""
     from . import lite
     from .predict import LITE_MEMBER
@@ -159,10 +159,10 @@ def lite_form(model, dataset, metadata: dict) -> dict[str, bytes]:
     try:
         if not lite.available():
             raise lite.LiteExportError("the LiteRT runtime (ai-edge-litert) is not installed")
-        flatbuffer = lite.export(model, scale(dataset.x_test))
+        flatbuffer = lite.export(result.model, scale(dataset.x_test), expected=result.test_probabilities)
     except lite.LiteExportError as exc:
         say(err, f"Note: {exc}; the model is saved without its LiteRT form and will run with Keras", style="yellow")
-        metadata["litert"] = False
+        result.metadata["litert"] = False
         return {}
-    metadata["litert"] = True
+    result.metadata["litert"] = True
     return {LITE_MEMBER: flatbuffer}

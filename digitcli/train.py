@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from . import __version__, augment, checkpoint, data, models
+from . import __version__, augment, checkpoint, data, evaluate, models
 from .backend import keras, tf
 from .errors import BadOption, Terminated, TrainingError
 
@@ -60,6 +60,7 @@ class TrainResult:
     model: object
     metadata: dict
     history: dict[str, list[float]] = field(default_factory=dict)
+    test_probabilities: np.ndarray | None = None  # (10,000, 10): checks the LiteRT form without another pass
 
 
 def scale(images: np.ndarray) -> np.ndarray:
@@ -136,7 +137,8 @@ def train(
         )
     keys = dict.fromkeys([*previous, *fitted])  # a resumed run may have no epochs left to fit
     history = {key: [float(v) for v in [*previous.get(key, []), *fitted.get(key, [])]] for key in keys}
-    test_loss, test_accuracy = model.evaluate(scale(dataset.x_test), dataset.y_test, batch_size=EVAL_BATCH, verbose=0)
+    test_probabilities = model.predict(scale(dataset.x_test), batch_size=EVAL_BATCH, verbose=0)
+    scores = evaluate.evaluate(test_probabilities, dataset.y_test)  # the numbers `digits eval` reports
     metadata = {
         "architecture": config.model,
         "preprocessing": "scale_0_1",
@@ -145,8 +147,8 @@ def train(
         "training": asdict(config),
         "history": history,
         "train_seconds": round(seconds, 2),
-        "test_accuracy": float(test_accuracy),
-        "test_loss": float(test_loss),
+        "test_accuracy": scores.accuracy,
+        "test_loss": scores.loss,
         "data": {
             "source": dataset.source,
             "fingerprint": dataset.fingerprint,
@@ -162,7 +164,7 @@ def train(
         },
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    return TrainResult(model=model, metadata=metadata, history=history)
+    return TrainResult(model=model, metadata=metadata, history=history, test_probabilities=test_probabilities)
 
 
 def _training_data(config: TrainConfig, x: np.ndarray, y: np.ndarray, seed: int) -> dict:
