@@ -35,8 +35,10 @@ class Checkpoint(keras.callbacks.Callback):
     interrupt.
     """
 
-    def __init__(self, path: Path, config, fingerprint: str, history: dict[str, list[float]], seconds: float = 0.0):
+    def __init__(self, path: Path, config, fingerprint: str, history: dict[str, list[float]], seconds: float, notice):
         super().__init__()
+        self.notice = notice  # tells the user, once, if the state cannot be written
+        self.broken = False
         self.path = path
         self.config = config
         self.fingerprint = fingerprint
@@ -53,17 +55,25 @@ class Checkpoint(keras.callbacks.Callback):
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
         now = time.perf_counter()
-        if now - self.last_save < SAVE_EVERY_S and epoch + 1 < self.params["epochs"]:
+        if self.broken or (now - self.last_save < SAVE_EVERY_S and epoch + 1 < self.params["epochs"]):
             return
         self.last_save = now
-        self.epochs_done = epoch + 1
         state = {
             "config": asdict(self.config),
-            "epochs_done": self.epochs_done,
+            "epochs_done": epoch + 1,
             "history": self.history,
             "fingerprint": self.fingerprint,
             "seconds": self.earlier_seconds + now - self.started,
         }
+        try:
+            self._write(state)
+        except OSError as exc:  # a full disk should not cost the training itself
+            self.broken = True
+            self.notice(f"cannot save the resumable state to {self.path} ({exc.strerror or exc}); training goes on without it")
+            return
+        self.epochs_done = epoch + 1
+
+    def _write(self, state: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = store.temporary_beside(self.path)
         os.close(fd)

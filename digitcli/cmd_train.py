@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.text import Text
 
-from .errors import Terminated
+from .errors import OutputError, Terminated
 from .models import RECIPES
 from .ui import DEFAULT_MODEL_PATH, DataOption, err, out, say, user_errors
 
@@ -117,6 +117,10 @@ def train(
                 err.print(Text.from_ansi(charts.curves(result.history, err.width, color=err.color_system is not None)), soft_wrap=True)
             extra = lite_form(result, dataset)
             store.save(result.model, result.metadata, output, overwrite or resume, extra)
+        except OutputError as exc:
+            if not state_file.exists():
+                raise
+            raise OutputError(f"{exc}; the finished run is kept in {state_file}: fix that, then rerun with --resume") from None
         except (KeyboardInterrupt, Terminated) as exc:  # training is done: its state still holds every epoch
             raise checkpoint.interrupted(exc, state_file, resolved.epochs, resolved.epochs) from None
         state_file.unlink(missing_ok=True)  # the run is complete: nothing left to resume
@@ -131,7 +135,6 @@ def train(
 
 def checkpoint_path(output: Path, resume: bool, overwrite: bool) -> Path:
     """Where this run keeps its resumable state; refuses to lose an interrupted run's."""
-    from .errors import OutputError
     from .store import state_path
 
     state_file = state_path(output)

@@ -57,6 +57,9 @@ class PlainProgress:
     def on_train_end(self) -> None:
         pass
 
+    def on_notice(self, message: str) -> None:
+        self.console.print(f"Note: {message}", style="yellow", highlight=False, markup=False, soft_wrap=True)
+
 
 class SilentProgress(PlainProgress):
     def on_epoch_end(self, epoch: int, logs: dict, seconds: float) -> None:

@@ -53,6 +53,7 @@ class Listener(Protocol):
     def on_batch_end(self, step: int, logs: dict) -> None: ...
     def on_epoch_end(self, epoch: int, logs: dict, seconds: float) -> None: ...
     def on_train_end(self) -> None: ...
+    def on_notice(self, message: str) -> None: ...
 
 
 @dataclass
@@ -111,7 +112,9 @@ def train(
         keras.utils.set_random_seed(config.seed + initial_epoch)
     bridge = _KerasBridge(listener, steps)
     earlier_seconds = resumed[1].get("seconds", 0.0) if resumed else 0.0
-    saver = checkpoint.Checkpoint(state_file, config, dataset.fingerprint, previous, earlier_seconds) if state_file else None
+    saver = None
+    if state_file:
+        saver = checkpoint.Checkpoint(state_file, config, dataset.fingerprint, previous, earlier_seconds, listener.on_notice)
     started = time.perf_counter()
     try:
         fitted = model.fit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -155,3 +156,47 @@ def test_without_the_litert_runtime_the_model_is_saved_for_keras(tmp_path, monke
     assert "Note: the LiteRT runtime (ai-edge-litert) is not installed; the model is saved without its LiteRT form" in result.stderr
     assert store.read_metadata(target)["litert"] is False
     assert store.read_member(target, "model.tflite") is None
+
+
+def test_a_failed_write_keeps_the_previous_model(tiny_model, tmp_path, monkeypatch):
+    target = tmp_path / "keep.keras"
+    target.write_bytes(tiny_model.read_bytes())
+    before = sha256(target)
+
+    replace = os.replace
+
+    def disk_full_for_the_model(src, dst):
+        if str(dst) == str(target):
+            raise OSError(28, "No space left on device")
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", disk_full_for_the_model)
+    result = invoke("train", "--model", "mlp", "--epochs", "1", "--limit", "300", "--output", str(target),
+                    "--overwrite", "--progress", "none")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: cannot save model to {target}: No space left on device; "
+        f"the finished run is kept in {target}.resume: fix that, then rerun with --resume"
+    )
+    assert sha256(target) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.keras", "keep.keras.resume"]  # no temporary file
+    monkeypatch.setattr(os, "replace", replace)  # the disk has room again
+    resumed = invoke("train", "--resume", "--model", "mlp", "--epochs", "1", "--limit", "300", "--output", str(target),
+                     "--overwrite", "--progress", "none")
+    assert resumed.exit_code == 0, resumed.output
+    assert sha256(target) != before and sorted(p.name for p in tmp_path.iterdir()) == ["keep.keras"]
+
+
+def test_a_state_that_cannot_be_written_does_not_stop_training(tmp_path, monkeypatch):
+    from digitcli import checkpoint
+
+    def disk_full(self, state):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(checkpoint.Checkpoint, "_write", disk_full)
+    target = tmp_path / "m.keras"
+    result = invoke("train", "--model", "mlp", "--epochs", "2", "--limit", "300", "--output", str(target))
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if line.startswith("Note: cannot save the resumable state")]
+    assert notes == [f"Note: cannot save the resumable state to {target}.resume (No space left on device); training goes on without it"]
+    assert store.read_metadata(target)["training"]["epochs"] == 2
