@@ -95,7 +95,8 @@ class RichProgress(PlainProgress):
         self.task = self.progress.add_task("train", total=steps_per_epoch, epoch="", metrics="")
 
     def on_epoch_begin(self, epoch: int) -> None:
-        self.progress.reset(self.task, total=self.steps, epoch=f"{epoch + 1}/{self.epochs}", metrics="")
+        label = f"{epoch + 1:>{len(str(self.epochs))}}/{self.epochs}"  # aligned with the finished rows
+        self.progress.reset(self.task, total=self.steps, epoch=label, metrics="")
 
     def on_batch_end(self, step: int, logs: dict) -> None:
         now = time.monotonic()
