@@ -102,14 +102,22 @@ def interrupted(exc: BaseException, path: Path | None, epochs_done: int, planned
 
 def load(path: Path):
     """(model with its optimizer state, state dict) from a state file."""
-    store.check_keras_zip(path)
-    content = store.read_member(path, STATE_MEMBER)
+    damaged = f"the saved training state {path} is damaged or not a digits state; start afresh with --overwrite"
     try:
+        store.check_keras_zip(path)
+        content = store.read_member(path, STATE_MEMBER)
         state = json.loads(content) if content is not None else None
         state["config"], state["epochs_done"], state["history"], state["fingerprint"]  # noqa: B018
-    except (ValueError, TypeError, KeyError):
-        raise ModelFileError(f"{path} is not a digits training state; delete it, or train afresh with --overwrite") from None
-    model = store.load_keras(path, compile=True)
+        seed = int(state["config"]["seed"]) + int(state["epochs_done"])
+    except (ModelFileError, ValueError, TypeError, KeyError):
+        raise ModelFileError(damaged) from None
+    # Layers draw their dropout seeds as they are built: seed first, so that the
+    # same state always resumes the same way.
+    keras.utils.set_random_seed(seed)
+    try:
+        model = store.load_keras(path, compile=True)
+    except ModelFileError:
+        raise ModelFileError(damaged) from None
     return model, state
 
 

@@ -62,14 +62,16 @@ def predict(
         if images:
             clash = [name for name, given in (("--samples", samples), ("--seed", seed), ("--wrong", wrong or None), ("--data", data)) if given is not None]
             if clash:
-                raise typer.BadParameter(f"{', '.join(clash)} choose test images; they cannot be combined with image files")
+                raise typer.BadParameter(f"{', '.join(clash)}: only for test images; cannot be combined with image files")
+            if show_input and output_format is not Format.table:
+                raise typer.BadParameter(f"--show-input draws beside the table; it cannot be combined with --format {output_format.value}")
             failed = predict_files(images, model, output_format, top_k, recursive, show_input)
             if failed:
                 raise typer.Exit(1)
         else:
             clash = [name for name, given in (("--recursive", recursive), ("--show-input", show_input)) if given]
             if clash:
-                raise typer.BadParameter(f"{', '.join(clash)} apply to image files; give some, or leave them out")
+                raise typer.BadParameter(f"{', '.join(clash)}: only for image files; give some, or leave it out")
             predict_samples(model, samples or DEFAULT_SAMPLES, seed, wrong, data, output_format, top_k)
 
 
@@ -159,6 +161,9 @@ def expand(args: list[str], recursive: bool) -> tuple[list[tuple[str, object]], 
     for arg in args:
         path = Path(arg)
         if arg == "-":
+            if any(name == "-" for name, _ in items):
+                problems.append("-: standard input holds one image and was already read")
+                continue
             items.append(("-", sys.stdin.buffer.read()))
         elif not path.is_dir():
             items.append((arg, path))

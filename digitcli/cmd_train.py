@@ -89,8 +89,8 @@ def train(
         from . import data as data_mod
         from . import charts, progress as progress_mod, store
 
-        store.check_output(output, overwrite)
         state_file = checkpoint_path(output, resume, overwrite)
+        store.check_output(output, overwrite)
         dataset = data_mod.load(data)
         say(err, f"Data: {dataset.describe()}")
         from . import checkpoint
@@ -138,6 +138,8 @@ def checkpoint_path(output: Path, resume: bool, overwrite: bool) -> Path:
     from .store import state_path
 
     state_file = state_path(output)
+    if state_file.is_dir():
+        raise OutputError(f"{state_file} is a directory, where this run would keep its resumable state; move it away")
     if state_file.exists() and not (resume or overwrite):
         raise OutputError(
             f"an interrupted run's state is in {state_file}; continue it with --resume, or pass --overwrite to start afresh"

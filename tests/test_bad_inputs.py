@@ -105,7 +105,7 @@ CASES = [
     ("predict: --samples above the data", "predict --model {model} --data good.npz --samples 21", 2, "--samples 21 is more than the 20 test images available"),
     ("predict: --top-k 0", "predict --model {model} --top-k 0", 2, "Invalid value for '--top-k': Input should be greater than or equal to 1"),
     ("predict: --format xml", "predict --model {model} --format xml", 2, "Invalid value for '--format': Value error, 'xml' is not one of 'table', 'csv', 'jsonl'"),
-    ("predict: --show-input without files", "predict --model {model} --show-input", 2, "--show-input apply to image files"),
+    ("predict: --show-input without files", "predict --model {model} --show-input", 2, "--show-input: only for image files"),
     ("predict: data missing", "predict --model {model} --data nowhere", 1, "data path nowhere does not exist"),
     ("predict: model missing", "predict --model missing.keras --samples 2", 1, "model file missing.keras does not exist"),
     # predict, image files
@@ -118,7 +118,7 @@ CASES = [
     ("predict: directory without images", "predict no-images --model {model}", 1, "no-images: no images found"),
     ("predict: image with a text model", "predict digit.png --model notes.keras", 1, "notes.keras is not a digits model file"),
     ("predict: image with --format xml", "predict digit.png --model {model} --format xml", 2, "Invalid value for '--format'"),
-    ("predict: image with --samples", "predict digit.png --model {model} --samples 3", 2, "--samples choose test images; they cannot be combined with image files"),
+    ("predict: image with --samples", "predict digit.png --model {model} --samples 3", 2, "--samples: only for test images; cannot be combined with image files"),
     ("predict: image with --top-k 11", "predict digit.png --model {model} --top-k 11", 2, "Invalid value for '--top-k'"),
     # show
     ("show samples: --digit -1", "show samples --digit -1", 2, "Invalid value for '--digit' / '-d': Input should be greater than or equal to 0"),

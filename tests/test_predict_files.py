@@ -113,4 +113,15 @@ def test_many_files_take_one_model_call(tiny_model, images, tmp_path, monkeypatc
 def test_file_options_clash_with_sample_options(tiny_model, images):
     result = invoke("predict", str(images), "--wrong", "--model", str(tiny_model))
     assert result.exit_code == 2
-    assert "--wrong choose test images; they cannot be combined with image files" in flat(result.stderr)
+    assert "--wrong: only for test images; cannot be combined with image files" in flat(result.stderr)
+
+
+def test_standard_input_is_read_once_and_show_input_needs_the_table(tiny_model, images):
+    result = CliRunner().invoke(app, ["predict", "-", "-", "--model", str(tiny_model), "--format", "csv"],
+                                input=(images / "d1.png").read_bytes())
+    assert result.exit_code == 1
+    assert result.stderr == "Error: -: standard input holds one image and was already read\n"
+    assert len(result.stdout.splitlines()) == 2  # the header and the one image
+    clash = invoke("predict", str(images / "d1.png"), "--show-input", "--format", "csv", "--model", str(tiny_model))
+    assert clash.exit_code == 2
+    assert "--show-input draws beside the table; it cannot be combined with --format csv" in flat(clash.stderr)

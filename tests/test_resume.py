@@ -107,3 +107,34 @@ def test_a_loss_that_becomes_nan_stops_training_and_saves_nothing(tiny_model, tm
     )
     assert sha256(target) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.keras"]
+
+
+def test_the_same_state_resumes_to_the_same_model(tmp_path):
+    output = tmp_path / "m.keras"
+    state = tmp_path / "m.keras.resume"
+    args = ["--model", "mlp", "--limit", "1000", "--epochs", "30", "--progress", "plain", "--output", str(output)]
+    code, _ = run_until(["train", *args], tmp_path, "epoch  2/30", signal.SIGINT)
+    assert code == 130
+    saved = state.read_bytes()
+    weights = []
+    for name in ("a", "b"):
+        state.write_bytes(saved)
+        result = invoke("train", "--resume", *args, "--overwrite")
+        assert result.exit_code == 0, result.output
+        (tmp_path / f"{name}.keras").write_bytes(output.read_bytes())
+        weights.append(store.load(tmp_path / f"{name}.keras")[0].get_weights())
+    assert all(np.array_equal(x, y) for x, y in zip(*weights))
+
+
+def test_a_damaged_state_says_so(tmp_path):
+    output = tmp_path / "m.keras"
+    (tmp_path / "m.keras.resume").write_bytes(b"not a zip at all")
+    result = invoke("train", "--resume", *MLP, "--output", str(output))
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        f"Error: the saved training state {output}.resume is damaged or not a digits state; start afresh with --overwrite\n"
+    )
+    (tmp_path / "d.keras.resume").mkdir()
+    blocked = invoke("train", *MLP, "--output", str(tmp_path / "d.keras"), "--overwrite")
+    assert blocked.exit_code == 1
+    assert "d.keras.resume is a directory, where this run would keep its resumable state; move it away" in blocked.stderr
