@@ -7,6 +7,8 @@ happen inside the commands that need them, so that `digits --help` and
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Annotated
 
 import typer
@@ -55,4 +57,13 @@ app.add_typer(cmd_show.app, name="show")
 
 def run() -> None:
     handle_sigterm()
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        if exc.code in (130, 143):
+            # Interrupted mid-training: TensorFlow's worker threads may still be running, and
+            # tearing the interpreter down under them can crash. Everything is saved: just leave.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(exc.code)
+        raise
