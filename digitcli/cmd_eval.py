@@ -9,16 +9,9 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 
-from .ui import DEFAULT_MODEL_PATH, DataOption, ModelPathOption, arrow, err, out, say, unicode, user_errors
+from .ui import DEFAULT_MODEL_PATH, DataOption, ModelPathOption, arrow, err, load_data, out, say, unicode, user_errors
 
 CONFUSIONS_SHOWN = 3
-
-
-def load_data(spec: Optional[str]):
-    """The data for looking at a model. Only `train` downloads: every MNIST has the same test set."""
-    from . import data as data_mod
-
-    return data_mod.load(spec, download=False)
 
 
 def load_test_set(data: Optional[str], limit: Optional[int]):
@@ -55,7 +48,6 @@ def evaluate(
 
         classifier = open_model(model)
         dataset, images, labels = load_test_set(data, limit)
-        say(err, f"Data: {dataset.describe()}")
         probabilities = classifier.probabilities(images)
         result = scoring.evaluate(probabilities, labels)
         if as_json:

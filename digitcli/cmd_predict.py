@@ -12,8 +12,8 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 
-from .cmd_eval import load_data, open_model
-from .ui import DEFAULT_MODEL_PATH, DataOption, ModelPathOption, err, out, say, unicode, user_errors
+from .cmd_eval import open_model
+from .ui import DEFAULT_MODEL_PATH, DataOption, ModelPathOption, err, load_data, out, say, unicode, user_errors
 
 DEFAULT_SAMPLES = 5
 
@@ -81,7 +81,6 @@ def predict_samples(model: Path, count: int, seed, wrong: bool, data, output_for
 
     classifier = open_model(model)
     dataset = load_data(data)
-    say(err, f"Data: {dataset.describe()}")
     seed = int(np.random.default_rng().integers(0, 10_000)) if seed is None else seed
     if wrong:
         probabilities_all = classifier.probabilities(dataset.x_test)

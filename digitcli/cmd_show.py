@@ -9,8 +9,8 @@ import numpy as np
 import typer
 from rich.text import Text
 
-from .cmd_eval import load_data, open_model
-from .ui import DEFAULT_MODEL_PATH, DataOption, ModelPathOption, err, out, say, unicode, user_errors
+from .cmd_eval import open_model
+from .ui import DEFAULT_MODEL_PATH, DataOption, ModelPathOption, err, load_data, out, say, unicode, user_errors
 
 app = typer.Typer(help="Look at the data, a model's training curves, its mistakes and its make-up.", no_args_is_help=True)
 
@@ -36,7 +36,6 @@ def samples(
         from . import render
 
         dataset = load_data(data)
-        say(err, f"Data: {dataset.describe()}")
         images, labels = (dataset.x_train, dataset.y_train) if train_split else (dataset.x_test, dataset.y_test)
         pool = np.arange(len(labels)) if digit is None else np.flatnonzero(labels == digit)
         chosen = pool[:count]
@@ -78,7 +77,6 @@ def misclassified(model: ModelPathOption = DEFAULT_MODEL_PATH, count: CountOptio
 
         classifier = open_model(model)
         dataset = load_data(data)
-        say(err, f"Data: {dataset.describe()}")
         probabilities = classifier.probabilities(dataset.x_test)
         wrong = evaluate.most_confident_mistakes(probabilities, dataset.y_test)
         digits, confidences = core.top_k(probabilities[wrong[:count]], 3)

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from .errors import OutputError, Terminated
 from .models import RECIPES
-from .ui import DEFAULT_MODEL_PATH, DataOption, err, out, say, user_errors
+from .ui import DEFAULT_MODEL_PATH, DataOption, err, load_data, out, say, user_errors
 
 
 class ModelName(str, Enum):
@@ -86,13 +86,11 @@ def train(
 ) -> None:
     """Train a model on MNIST, show progress and learning curves, save it with its metadata."""
     with user_errors():
-        from . import data as data_mod
         from . import charts, progress as progress_mod, store
 
         state_file = checkpoint_path(output, resume, overwrite)
         store.check_output(output, overwrite)
-        dataset = data_mod.load(data)
-        say(err, f"Data: {dataset.describe()}")
+        dataset = load_data(data, download=True)
         from . import checkpoint
         from . import train as train_mod
 

@@ -74,6 +74,18 @@ def unicode(console: Console = out) -> bool:
     return not state["ascii"] and console.encoding.lower().startswith("utf")
 
 
+def load_data(spec: Optional[str], download: bool = False):
+    """MNIST for a command, and the one line that names it.
+
+    Only `train` downloads: every copy of MNIST has the same test set.
+    """
+    from . import data
+
+    dataset = data.load(spec, download=download)
+    say(err, f"Data: {dataset.describe()}")
+    return dataset
+
+
 def arrow() -> str:
     return "→" if unicode() else "->"
 
