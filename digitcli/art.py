@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .data import to_unit
+
 INK = 0.5  # a pixel at least this bright counts as ink in the half-block drawing
 HALF_BLOCKS = {(False, False): " ", (True, False): "▀", (False, True): "▄", (True, True): "█"}
 ASCII_RAMP = " .:-=+*#%@"
 
 
-def as_unit(image: np.ndarray) -> np.ndarray:
-    """Pixels as floats in [0, 1], from uint8 0-255 or floats already in range."""
-    image = np.asarray(image)
-    return image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image.astype(np.float32)
-
-
 def draw(image: np.ndarray, unicode: bool = True) -> list[str]:
     """The image as 14 lines of 28 characters (light ink on a dark background)."""
-    pixels = as_unit(image)
+    pixels = to_unit(image)
     top, bottom = pixels[0::2], pixels[1::2]
     if unicode:
         return ["".join(HALF_BLOCKS[(bool(a), bool(b))] for a, b in zip(t, u)) for t, u in zip(top >= INK, bottom >= INK)]

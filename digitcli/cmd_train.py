@@ -157,12 +157,12 @@ def lite_form(result, dataset) -> dict[str, bytes]:
     """The LiteRT member to store beside the Keras model, checked on the whole test set; none if it fails."""
     from . import lite
     from .predict import LITE_MEMBER
-    from .train import scale
+    from .data import to_unit
 
     try:
         if not lite.available():
             raise lite.LiteExportError("the LiteRT runtime (ai-edge-litert) is not installed")
-        flatbuffer = lite.export(result.model, scale(dataset.x_test), expected=result.test_probabilities)
+        flatbuffer = lite.export(result.model, to_unit(dataset.x_test), expected=result.test_probabilities)
     except lite.LiteExportError as exc:
         say(err, f"Note: {exc}; the model is saved without its LiteRT form and will run with Keras", style="yellow")
         result.metadata["litert"] = False

@@ -66,6 +66,12 @@ class Dataset:
         )
 
 
+def to_unit(images: np.ndarray) -> np.ndarray:
+    """Pixels as the float32 [0, 1] inputs every model takes: uint8 0-255 are scaled, floats kept."""
+    images = np.asarray(images)
+    return images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
+
+
 # --- finding the data -------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from . import lite, store
+from .data import to_unit
 from .errors import BadOption, ModelFileError
 
 LITE_MEMBER = "model.tflite"
@@ -29,8 +30,7 @@ class Classifier:
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """(n, 10) probabilities for uint8 images or floats already in [0, 1]."""
-        images = np.asarray(images)
-        x = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
+        x = to_unit(images)
         if len(x) == 0:
             return np.zeros((0, 10), np.float32)
         return np.asarray(self.run(x), dtype=np.float32)

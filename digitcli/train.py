@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from . import __version__, augment, checkpoint, data, evaluate, models
+from .data import to_unit
 from .backend import keras, tf
 from .errors import BadOption, Terminated, TrainingError
 
@@ -62,11 +63,6 @@ class TrainResult:
     metadata: dict
     history: dict[str, list[float]] = field(default_factory=dict)
     test_probabilities: np.ndarray | None = None  # (10,000, 10): checks the LiteRT form without another pass
-
-
-def scale(images: np.ndarray) -> np.ndarray:
-    """uint8 pixels to the float32 [0, 1] inputs every model takes."""
-    return images.astype(np.float32) / 255.0
 
 
 def split(x: np.ndarray, y: np.ndarray, val_split: float):
@@ -121,7 +117,7 @@ def train(
             **_training_data(config, x_train, y_train, seed=config.seed + initial_epoch),
             epochs=config.epochs,
             initial_epoch=initial_epoch,
-            validation_data=(scale(x_val), y_val) if len(x_val) else None,
+            validation_data=(to_unit(x_val), y_val) if len(x_val) else None,
             callbacks=[saver, bridge] if saver else [bridge],  # the state is on disk before its epoch is shown
             verbose=0,
         ).history
@@ -140,7 +136,7 @@ def train(
         )
     keys = dict.fromkeys([*previous, *fitted])  # a resumed run may have no epochs left to fit
     history = {key: [float(v) for v in [*previous.get(key, []), *fitted.get(key, [])]] for key in keys}
-    test_probabilities = model.predict(scale(dataset.x_test), batch_size=EVAL_BATCH, verbose=0)
+    test_probabilities = model.predict(to_unit(dataset.x_test), batch_size=EVAL_BATCH, verbose=0)
     scores = evaluate.evaluate(test_probabilities, dataset.y_test)  # the numbers `digits eval` reports
     metadata = {
         "architecture": config.model,
@@ -173,8 +169,8 @@ def train(
 def _training_data(config: TrainConfig, x: np.ndarray, y: np.ndarray, seed: int) -> dict:
     """fit()'s training-data arguments: Keras' own batching of arrays, or an augmenting pipeline."""
     if not models.RECIPES[config.model].augment:
-        return {"x": scale(x), "y": y, "batch_size": config.batch_size}
-    batches = augment.training_batches(scale(x), y, config.batch_size, seed)
+        return {"x": to_unit(x), "y": y, "batch_size": config.batch_size}
+    batches = augment.training_batches(to_unit(x), y, config.batch_size, seed)
     return {"x": batches, "shuffle": False}  # the pipeline shuffles, seeded
 
 
