@@ -118,6 +118,3 @@ def model_table(rows: list[tuple[str, str]], title: str) -> Table:
         table.add_row(key, value)
     return table
 
-
-def stack(*parts) -> Group:
-    return Group(*parts)

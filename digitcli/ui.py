@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from . import store
 from .errors import BadOption, DigitsError, Interrupted, Terminated
 
 out = Console()  # data and results
@@ -23,7 +24,7 @@ def configure(debug: bool, ascii_art: bool) -> None:
     state["debug"] = debug or os.environ.get("DIGITS_DEBUG") == "1"
     state["ascii"] = ascii_art or os.environ.get("DIGITS_ASCII") == "1"
 
-DEFAULT_MODEL_PATH = Path("models/digits.keras")
+DEFAULT_MODEL_PATH = store.DEFAULT_PATH  # what `train` writes and every other command reads
 
 
 def say(console: Console, text: str, style: str | None = None) -> None:
