@@ -13,9 +13,6 @@ from typer.testing import CliRunner
 
 from digitcli.cli import app
 
-SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-
-
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory, monkeypatch):
     """Tests never touch the user's real files, Keras cache or network."""

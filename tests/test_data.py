@@ -11,7 +11,7 @@ import pytest
 from digitcli import data
 from digitcli.errors import DataError
 
-from conftest import SHARED_MNIST, idx_bytes, invoke, tiny_arrays, write_idx_dir, write_npz
+from conftest import idx_bytes, invoke, tiny_arrays, write_idx_dir, write_npz
 
 
 def test_bundled_data_is_the_documented_mnist_subset():
@@ -25,13 +25,17 @@ def test_bundled_data_is_the_documented_mnist_subset():
     assert dataset.describe() == "bundled MNIST (offline copy): 24,345 training and 10,000 test images"
 
 
-def test_shared_idx_dir_and_npz_hold_the_same_arrays_as_the_bundle():
+def test_idx_dir_and_npz_of_the_bundled_arrays_load_to_the_same_data(tmp_path):
     bundled = data.load("bundled")
-    from_dir = data.load(str(SHARED_MNIST))
-    from_npz = data.load(str(SHARED_MNIST / "mnist.npz"))
+    arrays = (bundled.x_train, bundled.y_train, bundled.x_test, bundled.y_test)
+    idx_dir = write_idx_dir(tmp_path / "idx", arrays, gz=True)
+    npz = tmp_path / "mnist.npz"
+    np.savez(npz, x_train=arrays[0], y_train=arrays[1], x_test=arrays[2], y_test=arrays[3])
+    from_dir = data.load(str(idx_dir))
+    from_npz = data.load(str(npz))
     assert from_dir.fingerprint == bundled.fingerprint == from_npz.fingerprint
     assert len(bundled.fingerprint) == 64
-    assert from_dir.source == f"MNIST IDX files in {SHARED_MNIST}"
+    assert from_dir.source == f"MNIST IDX files in {idx_dir}"
 
 
 def test_raw_idx_files_load_like_gzipped_ones(tmp_path):
