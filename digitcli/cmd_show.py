@@ -92,28 +92,13 @@ def misclassified(model: ModelPathOption = DEFAULT_MODEL_PATH, count: CountOptio
 def describe(model: ModelPathOption = DEFAULT_MODEL_PATH) -> None:
     """Layers and parameter counts, training options, test accuracy, data fingerprint and versions."""
     with user_errors():
-        from . import render, store
+        from . import render
+        from .card import model_card
 
-        keras_model, meta = store.load(model)
-        layers = render.layers_table(
-            [(layer.name, type(layer).__name__, str(layer.output.shape[1:]) if hasattr(layer, "output") else "", layer.count_params()) for layer in keras_model.layers],
-            total=keras_model.count_params(),
-        )
-        out.print(layers)
-        if meta is None:
+        card = model_card(model)
+        layers = [(layer.name, layer.type, layer.output_shape, layer.parameters) for layer in card.layers]
+        out.print(render.layers_table(layers, total=card.total_parameters))
+        if card.meta is None:
             say(out, _no_metadata(model, "training options, history or test accuracy"))
             return
-        training = meta["training"]
-        rows = [
-            ("architecture", meta["architecture"]),
-            ("training", ", ".join(f"{key} {value}" for key, value in training.items())),
-            ("trained", f"{meta['trained_at']} in {meta['train_seconds']:.1f} s"),
-            ("test accuracy", f"{meta['test_accuracy']:.2%} (loss {meta['test_loss']:.4f}) on {meta['data']['n_test']:,} images"),
-            ("data", meta["data"]["source"]),
-            ("data fingerprint", f"sha256 {meta['data']['fingerprint']}"),
-            ("images", f"{meta['data']['n_train']:,} training, {meta['data']['n_val']:,} validation, {meta['data']['n_test']:,} test"),
-            ("preprocessing", meta["preprocessing"]),
-            ("LiteRT form", "yes" if store.read_member(model, "model.tflite") is not None else "no"),
-            ("versions", ", ".join(f"{key} {value}" for key, value in meta["versions"].items())),
-        ]
-        out.print(render.model_table(rows, title=str(model)))
+        out.print(render.model_table(card.facts(), title=str(model)))

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import lite, store
 from .data import to_unit
-from .errors import BadOption, ModelFileError
+from .errors import BadOption, ImageError, ModelFileError
 
 LITE_MEMBER = "model.tflite"
 BATCH = 1024
@@ -68,6 +68,45 @@ def top_k(probabilities: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The k most likely digits per row and their probabilities, most likely first."""
     order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
     return order, np.take_along_axis(probabilities, order, axis=1)
+
+
+@dataclass
+class FileResult:
+    """One image's outcome: the input the model saw and its top guesses, or why it has none."""
+
+    name: str
+    image: np.ndarray | None = None  # (28, 28) float32 in [0, 1], as prepared for the model
+    digits: np.ndarray | None = None  # the top k digits, most likely first
+    probabilities: np.ndarray | None = None  # their probabilities
+    error: str | None = None
+
+    def record(self, key: str = "path") -> dict:
+        """The JSON record `digits predict --format jsonl` writes and the web API returns."""
+        if self.error is not None:
+            return {key: self.name, "error": self.error}
+        top = [[int(d), float(p)] for d, p in zip(self.digits, self.probabilities)]
+        return {key: self.name, "prediction": top[0][0], "confidence": top[0][1], "top": top}
+
+
+def predict_sources(classifier: Classifier, items: list[tuple[str, object]], k: int) -> list[FileResult]:
+    """Prepare each (name, path or bytes) the MNIST way, then predict them all in one batched call.
+
+    A file that cannot be read or holds no digit gets its error and no guess; the others still get results.
+    """
+    from . import preprocess
+
+    results = []
+    for name, source in items:
+        try:
+            results.append(FileResult(name, image=preprocess.load(source, name)))
+        except ImageError as exc:
+            results.append(FileResult(name, error=str(exc)))
+    good = [result for result in results if result.error is None]
+    if good:
+        digits, probabilities = top_k(classifier.probabilities(np.stack([r.image for r in good])), k)
+        for result, d, p in zip(good, digits, probabilities):
+            result.digits, result.probabilities = d, p
+    return results
 
 
 def choose(pool: np.ndarray, count: int, seed: int, what: str = "test images") -> np.ndarray:

@@ -1,0 +1,85 @@
+"""The facts about a model file: what `digits show model` draws and `GET /api/model` returns.
+
+Listing the layers needs Keras (their output shapes and parameter counts come
+from the built model), so building a card imports TensorFlow; callers that must
+start fast build it only when it is asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import store
+
+
+@dataclass
+class Layer:
+    name: str
+    type: str
+    output_shape: str
+    parameters: int
+
+
+@dataclass
+class ModelCard:
+    path: Path
+    layers: list[Layer]
+    total_parameters: int
+    meta: dict | None  # the digits metadata; None for a plain Keras file
+    litert: bool
+
+    def facts(self) -> list[tuple[str, str]]:
+        """(name, value) lines for people, in the order `digits show model` prints them."""
+        meta = self.meta
+        if meta is None:
+            return []
+        return [
+            ("architecture", meta["architecture"]),
+            ("training", ", ".join(f"{key} {value}" for key, value in meta["training"].items())),
+            ("trained", f"{meta['trained_at']} in {meta['train_seconds']:.1f} s"),
+            ("test accuracy", f"{meta['test_accuracy']:.2%} (loss {meta['test_loss']:.4f}) on {meta['data']['n_test']:,} images"),
+            ("data", meta["data"]["source"]),
+            ("data fingerprint", f"sha256 {meta['data']['fingerprint']}"),
+            ("images", f"{meta['data']['n_train']:,} training, {meta['data']['n_val']:,} validation, {meta['data']['n_test']:,} test"),
+            ("preprocessing", meta["preprocessing"]),
+            ("LiteRT form", "yes" if self.litert else "no"),
+            ("versions", ", ".join(f"{key} {value}" for key, value in meta["versions"].items())),
+        ]
+
+    def to_json(self) -> dict:
+        """The same facts as plain JSON values, for programs."""
+        card = {
+            "path": str(self.path),
+            "layers": [vars(layer) for layer in self.layers],
+            "total_parameters": self.total_parameters,
+            "litert": self.litert,
+        }
+        meta = self.meta
+        if meta is None:
+            return {**card, "metadata": False}
+        data = meta["data"]
+        return {
+            **card,
+            "metadata": True,
+            "architecture": meta["architecture"],
+            "training": meta["training"],
+            "trained_at": meta["trained_at"],
+            "train_seconds": meta["train_seconds"],
+            "test_accuracy": meta["test_accuracy"],
+            "test_loss": meta["test_loss"],
+            "data": {key: data[key] for key in ("source", "fingerprint", "n_train", "n_val", "n_test")},
+            "preprocessing": meta["preprocessing"],
+            "versions": meta["versions"],
+        }
+
+
+def model_card(path: Path) -> ModelCard:
+    """Load a model file (Keras, safe mode) and describe it."""
+    model, meta = store.load(path)
+    layers = [
+        Layer(layer.name, type(layer).__name__, str(layer.output.shape[1:]) if hasattr(layer, "output") else "", layer.count_params())
+        for layer in model.layers
+    ]
+    litert = store.read_member(path, "model.tflite") is not None
+    return ModelCard(path, layers, model.count_params(), meta, litert)
