@@ -17,7 +17,7 @@ class ExportFormat(str, Enum):
 
 
 def export(
-    model: Annotated[Path, typer.Argument(help="Model file to export (written by `digits train`).", show_default=False)],
+    model: Annotated[Path, typer.Argument(metavar="MODEL", help="Model file to export (written by `digits train`).", show_default=False)],
     export_format: Annotated[
         ExportFormat,
         typer.Option("--format", help="litert: a .tflite file with its input contract beside it as PATH.json; "
