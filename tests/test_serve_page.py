@@ -189,6 +189,7 @@ def test_the_page_fits_a_phone_and_a_finger_draws_instead_of_scrolling(page):
     expect(page.locator("#prediction")).to_have_text("")
     assert page.eval_on_selector("#pad", "pad => getComputedStyle(pad).touchAction") == "none"
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page.evaluate("document.documentElement.scrollHeight") <= PHONE["height"]  # no scrolling to the bars
     box = page.locator("#pad").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] and box["width"] >= 250
     draw_with_touch(page, one(box))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 from dataclasses import dataclass
 from typing import Callable
 
-from ..errors import OutputError
+from ..errors import OutputError, Terminated
 
 GRACE_SECONDS = 2  # open requests may finish this long after Ctrl-C or SIGTERM
 
@@ -60,12 +61,20 @@ def run(app, sock: socket.socket, on_ready: Callable[[Address], None]) -> None:
 
     uvicorn handles both signals itself (finishing open requests for at most
     GRACE_SECONDS) and raises the signal again after shutting down, so the
-    caller sees the usual KeyboardInterrupt or SIGTERM handler and its exit code.
+    caller sees the usual KeyboardInterrupt or Terminated and its exit code;
+    where that signal was ignored (a background job's SIGINT) they are raised here.
     """
     import uvicorn
 
+    class Server(uvicorn.Server):
+        stopped_by = None
+
+        def handle_exit(self, sig, frame) -> None:
+            self.stopped_by = self.stopped_by or sig
+            super().handle_exit(sig, frame)
+
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=GRACE_SECONDS, access_log=False)
-    server = uvicorn.Server(config)
+    server = Server(config)
     host, port = sock.getsockname()[:2]
 
     async def main() -> None:
@@ -80,3 +89,7 @@ def run(app, sock: socket.socket, on_ready: Callable[[Address], None]) -> None:
         asyncio.run(main())
     finally:
         sock.close()
+    if server.stopped_by == signal.SIGINT:
+        raise KeyboardInterrupt
+    if server.stopped_by == signal.SIGTERM:
+        raise Terminated()
