@@ -30,8 +30,10 @@ def export(
     """Write a model in a form other programs run, checked against Keras on the test set first."""
     with user_errors():
         from . import export as core
+        from . import store
 
-        core.check_targets(export_format.value, output, overwrite)  # before the slow part
+        store.check(model)  # a bad model file or output fails before the slow part
+        core.check_targets(export_format.value, output, overwrite)
         dataset = load_data(data)
         done = core.export(model, export_format.value, output, overwrite, dataset.x_test)
         say(err, f"Checked against Keras on {done.checked:,} test images: the same digit for every image, "
