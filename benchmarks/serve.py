@@ -76,6 +76,49 @@ def level(port: int, body: bytes, clients: int, requests: int, seconds: float) -
     return {"clients": clients, "n": len(ms), "p50": np.percentile(ms, 50), "p95": np.percentile(ms, 95), "rate": len(ms) / wall}
 
 
+# In the page: when each stroke ended, and when the page's last answer arrived (the bars are redrawn in that task).
+ROUND_TRIP = """
+window.times = {up: 0, done: 0};
+document.addEventListener("pointerup", () => { window.times.up = performance.now(); }, true);
+const realFetch = window.fetch;
+window.fetch = async (...args) => {
+  const response = await realFetch(...args);
+  const copy = response.clone();
+  copy.text().then(() => setTimeout(() => { window.times.done = performance.now(); }, 0));
+  return response;
+};
+"""
+
+
+def browser_round_trips(url: str, strokes: int) -> list[float]:
+    """ms from the end of a stroke to the page's updated answer, in headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"]
+    times = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.add_init_script(ROUND_TRIP)
+        page.goto(url)
+        box = page.locator("#pad").bounding_box()
+        for i in range(strokes):
+            page.keyboard.press("Escape")
+            x = box["x"] + box["width"] * (0.45 + 0.1 * (i % 3) / 2)
+            page.mouse.move(x, box["y"] + box["height"] * 0.2)
+            page.mouse.down()
+            for step in range(1, 25):
+                page.mouse.move(x, box["y"] + box["height"] * (0.2 + 0.6 * step / 24))
+                page.wait_for_timeout(10)
+            page.mouse.up()
+            page.wait_for_timeout(400)  # long enough for the answer after the stroke's end
+            t = page.evaluate("window.times")
+            times.append(t["done"] - t["up"])
+        browser.close()
+    return times
+
+
 def whole_process(digits: Path, model: str, png: Path, runs: int) -> float:
     times = []
     for _ in range(runs):
@@ -91,6 +134,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="requests per concurrency level")
     parser.add_argument("--seconds", type=float, default=30, help="at most this long per level")
     parser.add_argument("--process-runs", type=int, default=5, help="runs of `digits predict one.png`")
+    parser.add_argument("--browser-strokes", type=int, default=0,
+                        help="also time end of stroke -> updated page in headless Chromium (/usr/bin/chromium), this many strokes")
     args = parser.parse_args()
 
     digits = Path(sys.executable).with_name("digits")
@@ -103,6 +148,7 @@ def main() -> None:
         port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", line).group(1))
         level(port, body, 1, 20, 10)  # warm-up: the first requests allocate the interpreter's tensors
         results = [level(port, body, clients, args.requests, args.seconds) for clients in (1, 8)]
+        strokes = browser_round_trips(f"http://127.0.0.1:{port}/", args.browser_strokes) if args.browser_strokes else []
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=20)
@@ -117,6 +163,10 @@ def main() -> None:
     for r in results:
         print(f"| {r['clients']} | {r['n']} | {r['p50']:.1f} ms | {r['p95']:.1f} ms | {r['rate']:.0f} | {r['p50'] / process_ms:.4f} |")
     print(f"| `digits predict one.png`, whole process | {args.process_runs} | {process_ms:.0f} ms (median) | | {1000 / process_ms:.2f} | 1 |")
+    if strokes:
+        print(f"End of a stroke to the page's updated answer in headless Chromium, {len(strokes)} strokes: "
+              f"median {np.median(strokes):.0f} ms, p95 {np.percentile(strokes, 95):.0f} ms, "
+              f"{np.median(strokes) / process_ms:.3f} of `digits predict one.png`")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ bad request is a 4xx with `{"error": "..."}`, never a 500 and never a guess.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from pathlib import Path
 
@@ -57,6 +58,8 @@ def serialised(classifier: core.Classifier) -> core.Classifier:
 def create_app(classifier: core.Classifier) -> FastAPI:
     """The app for an opened classifier; the model card is read from its file when first asked for."""
     classifier = serialised(classifier)
+    # A malformed body is answered with its JSON error; the parser need not also log it on the server's stderr.
+    logging.getLogger("python_multipart").setLevel(logging.ERROR)
     workers = anyio.CapacityLimiter(WORKERS)
     card = {}
     card_lock = threading.Lock()
@@ -158,6 +161,8 @@ async def read_files(request: Request) -> list[tuple[str, bytes]]:
     try:
         form = await Request(request.scope, replay).form(max_files=MAX_FILES + 1, max_fields=MAX_FILES + 1)
     except HTTPException as exc:  # Starlette's own multipart limits and parse errors
+        if "Too many files" in str(exc.detail):
+            raise BadRequest(400, f"too many files: at most {MAX_FILES} per request") from None
         raise BadRequest(400, f"bad multipart body: {exc.detail}") from None
     try:
         parts = form.getlist("file")
