@@ -37,8 +37,8 @@ def draw(
     with user_errors():
         if save is not None:
             check_save(save, overwrite)
-        check_terminal()
         classifier = open_model(model)
+        check_terminal()
         from .draw.app import DrawApp
 
         app = DrawApp(classifier, ascii_art=ascii_art or state["ascii"], save=save, overwrite=overwrite)

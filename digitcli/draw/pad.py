@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from rich.segment import Segment
 from textual import events
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from .. import art
 from .canvas import Drawing
-from .preview import grey_strips
+from .preview import grey_strips, plain_strip
 
 PAPER = 24  # the pad's black, a little lighter than the terminal's so the pad stands out
 
@@ -37,7 +35,8 @@ class Pad(Widget):
         self.ascii_art = ascii_art
         self.side = 28
         self._drawing_stroke = False
-        self._lines: list[Strip] | None = None
+        self._pixels = None  # the drawing at the pad's resolution, made when first shown
+        self._rows: dict[bytes, Strip] = {}  # rendered rows by their pixels: a stroke changes only a few
 
     def fit(self, columns: int, rows: int) -> None:
         """Take the largest square that fits `columns` x `rows` cells, border included."""
@@ -49,7 +48,7 @@ class Pad(Widget):
         self.redraw()
 
     def redraw(self) -> None:
-        self._lines = None
+        self._pixels = None
         self.refresh()
 
     # --- drawing with the mouse ---------------------------------------------------------
@@ -99,12 +98,19 @@ class Pad(Widget):
     # --- rendering ----------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
-        if self._lines is None:
-            self._lines = self._render_lines()
-        return self._lines[y] if y < len(self._lines) else Strip.blank(self.size.width)
-
-    def _render_lines(self) -> list[Strip]:
-        pixels = self.drawing.shown(self.side)
-        if self.plain:
-            return [Strip([Segment(line)]) for line in art.draw(pixels, unicode=not self.ascii_art)]
-        return grey_strips(pixels, black=PAPER)
+        if self._pixels is None:
+            self._pixels = self.drawing.shown(self.side)
+            if len(self._rows) > 4 * self.side:
+                self._rows.clear()
+        pair = self._pixels[2 * y : 2 * y + 2]
+        if len(pair) < 2:
+            return Strip.blank(self.size.width, self.rich_style)
+        key = pair.tobytes()
+        strip = self._rows.get(key)
+        if strip is None:
+            if self.plain:
+                strip = plain_strip(pair, unicode=not self.ascii_art)
+            else:
+                strip = grey_strips(pair, black=PAPER)[0]
+            self._rows[key] = strip
+        return strip

@@ -34,6 +34,12 @@ def _cell(top: int, bottom: int, top_ink: bool, bottom_ink: bool) -> tuple[str, 
     return ("▀", _style(top, bottom)) if top_ink else ("▄", _style(bottom, top))
 
 
+def plain_strip(pair: np.ndarray, unicode: bool) -> Strip:
+    """Two rows of pixels as one line of shapes without colour (for NO_COLOR and --ascii)."""
+    return Strip([Segment(art.draw(pair, unicode)[0], PLAIN)])
+
+
+PLAIN = Style()  # Textual's colour filters need a style on every segment, even a plain one
 _styles: dict[tuple[int, int], Style] = {}
 
 
@@ -57,7 +63,7 @@ class Preview(Widget):
     def render_line(self, y: int) -> Strip:
         pixels = self.image if self.image is not None else np.zeros((28, 28), np.float32)
         if y >= len(pixels) // 2:
-            return Strip.blank(self.size.width)
+            return Strip.blank(self.size.width, self.rich_style)
         if self.plain:
-            return Strip([Segment(art.draw(pixels[2 * y : 2 * y + 2], self.unicode)[0])])
+            return plain_strip(pixels[2 * y : 2 * y + 2], self.unicode)
         return grey_strips(pixels[2 * y : 2 * y + 2])[0]
