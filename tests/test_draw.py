@@ -9,7 +9,6 @@ import math
 import os
 import pty
 import struct
-import subprocess
 import sys
 import termios
 import fcntl
@@ -25,6 +24,7 @@ from digitcli.draw.app import DrawApp
 from digitcli.draw.pad import Pad
 from digitcli.draw.panel import HINT, Prediction
 from digitcli.draw.preview import Preview
+from digitcli.errors import TerminalError
 from digitcli.predict import open_classifier
 
 SIZE = (100, 40)  # the pad is then 48 columns by 24 rows: 48x48 pixels
@@ -234,24 +234,54 @@ def test_bad_model_and_bad_save(tmp_path):
     assert f"Error Invalid value for --save: {tmp_path / 'mine.jpg'}: the drawing is saved as PNG; give a path ending in .png" in flat(not_png.stderr)
 
 
-def run_in_pty(args: list[str], columns: int, rows: int, term: str) -> tuple[int, str]:
-    """Run `digits ARGS` with stdin and stderr on a pseudo-terminal of the given size."""
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    env = {**os.environ, "TERM": term, "NO_COLOR": "1"}
-    process = subprocess.run([sys.executable, "-c", "from digitcli.cli import run; run()", *args], stdin=follower, stdout=subprocess.PIPE,
-                             stderr=follower, env=env, timeout=120)
-    os.close(follower)
-    output = os.read(leader, 65536).decode()
-    os.close(leader)
-    return process.returncode, output
+@pytest.fixture
+def terminal(monkeypatch):
+    """Put stdin and stderr on a pseudo-terminal of a given size and TERM, as a user's would be."""
+    opened = []
+
+    def use(columns: int, rows: int, term: str) -> None:
+        leader, follower = pty.openpty()
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        tty = os.fdopen(follower, "rb", buffering=0)  # isatty() and fileno() are all the check uses
+        opened.extend([tty, leader])
+        monkeypatch.setattr(sys, "stdin", tty)
+        monkeypatch.setattr(sys, "stderr", tty)
+        monkeypatch.setenv("TERM", term)
+
+    yield use
+    for item in opened:
+        item.close() if hasattr(item, "close") else os.close(item)
 
 
-def test_a_terminal_without_mouse_or_too_small_is_refused(draw_model):
-    code, output = run_in_pty(["draw", "--model", str(draw_model)], 120, 40, "dumb")
-    assert code == 1
-    assert output.strip() == ("Error: digits draw needs a terminal with mouse reporting (xterm-compatible: most terminal "
-                              "apps, and tmux or screen in one); TERM=dumb has none")
-    code, output = run_in_pty(["draw", "--model", str(draw_model)], 70, 20, "xterm-256color")
-    assert code == 1
-    assert " ".join(output.split()) == "Error: digits draw needs a terminal of at least 80x24 characters; this one is 70x20"
+@pytest.mark.parametrize("columns, rows, term, message", [
+    (120, 40, "dumb", "digits draw needs a terminal with mouse reporting (xterm-compatible: most terminal apps, and tmux "
+                      "or screen in one); TERM=dumb has none"),
+    (120, 40, "", "digits draw needs a terminal with mouse reporting (xterm-compatible: most terminal apps, and tmux "
+                  "or screen in one); TERM=(unset) has none"),
+    (70, 20, "xterm-256color", "digits draw needs a terminal of at least 80x24 characters; this one is 70x20"),
+    (80, 23, "tmux-256color", "digits draw needs a terminal of at least 80x24 characters; this one is 80x23"),
+])
+def test_a_terminal_without_mouse_or_too_small_is_refused(terminal, columns, rows, term, message):
+    terminal(columns, rows, term)
+    with pytest.raises(TerminalError) as refused:
+        cmd_draw.check_terminal()
+    assert str(refused.value) == message
+
+
+def test_a_terminal_of_80x24_with_a_mouse_will_do(terminal):
+    terminal(80, 24, "xterm-256color")
+    cmd_draw.check_terminal()  # raises nothing
+
+
+@pytest.mark.parametrize("height", [0.5, 0.8])
+def test_the_brush_draws_strokes_as_wide_as_mnist_pen(height):
+    """A digit drawn over half or most of the pad reaches the model with MNIST's stroke width (about 2.5 px)."""
+    from digitcli import preprocess
+    from digitcli.draw.canvas import Drawing
+
+    drawing = Drawing()
+    drawing.begin(0.5, 0.1)
+    drawing.extend(0.5, 0.1 + height)
+    assert drawing.image().mode == "L" and drawing.image().size == (112, 112)
+    width = preprocess._stroke_width(preprocess.to_mnist(drawing.image()))
+    assert 2.0 <= width <= 3.5, width

@@ -9,6 +9,7 @@ a saved drawing predicts exactly as it did on the pad.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,7 @@ class Drawing:
 
     def image(self) -> Image.Image:
         """The picture as an 8-bit grayscale image: what is prepared for the model and saved."""
-        return Image.fromarray(np.round(self.pixels * 255).astype(np.uint8), mode="L")
+        return Image.fromarray(np.round(self.pixels * 255).astype(np.uint8))  # 2-D uint8: mode L
 
     def shown(self, side: int) -> np.ndarray:
         """The picture at the pad's resolution, (side, side) in [0, 1], for display."""
@@ -110,8 +111,6 @@ def free_path(directory: Path, stem: str = "drawing") -> Path:
 
 
 def _png(image: Image.Image) -> bytes:
-    import io
-
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
