@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -42,7 +43,8 @@ def draw(
         from .draw.app import DrawApp
 
         app = DrawApp(classifier, ascii_art=ascii_art or state["ascii"], save=save, overwrite=overwrite)
-        guess = app.run()
+        with terminal_on_stdout():
+            guess = app.run()
         if app.return_code:  # the app itself failed; Textual has printed why
             raise typer.Exit(1)
         say(out, f"{guess.digit}  {guess.confidence:.1%}" if guess else "Nothing drawn.")
@@ -55,6 +57,25 @@ def draw(
             except OSError as exc:
                 raise OutputError(f"cannot save the drawing to {save}: {exc.strerror or exc}") from None
             say(err, f"Saved the drawing to {save}")
+
+
+@contextmanager
+def terminal_on_stdout():
+    """Point stdout at the terminal while the app runs, when it is redirected (`digits draw > guess.txt`).
+
+    Textual draws on stderr but sizes the screen by stdout; redirected, it would assume 80x24.
+    """
+    if sys.stdout.isatty() or not sys.stderr.isatty():
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def check_save(path: Path, overwrite: bool) -> None:

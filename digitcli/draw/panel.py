@@ -20,19 +20,15 @@ FONT = {
     "8": (" ### ", "#   #", "#   #", " ### ", "#   #", "#   #", " ### "),
     "9": (" ### ", "#   #", "#   #", " ####", "    #", "   # ", " ##  "),
 }
-HALVES = {("#", "#"): "██", ("#", " "): "▀▀", (" ", "#"): "▄▄", (" ", " "): "  "}
 EIGHTHS = " ▏▎▍▌▋▊▉█"
 BAR = 9  # bar length in columns
 HINT = "Draw a digit\non the pad with\nthe left mouse\nbutton."
 
 
 def big_digit(digit: int, unicode: bool) -> list[str]:
-    """The digit in the bitmap font: 4 rows of half blocks, or 7 rows of '#' in ASCII."""
-    rows = FONT[str(digit)]
-    if not unicode:
-        return ["".join(c * 2 for c in row) for row in rows]
-    rows = (*rows, "     ")  # an even number of pixel rows, two per line
-    return ["".join(HALVES[(a, b)] for a, b in zip(top, bottom)) for top, bottom in zip(rows[0::2], rows[1::2])]
+    """The digit in the bitmap font, 7 rows of 10 columns: full blocks, or '#' in ASCII."""
+    ink = "█" if unicode else "#"
+    return ["".join((ink if c == "#" else " ") * 2 for c in row) for row in FONT[str(digit)]]
 
 
 def bar(probability: float, unicode: bool) -> str:
