@@ -70,7 +70,7 @@ def terminal_on_stdout():
         return
     sys.stdout.flush()
     saved = os.dup(1)
-    os.dup2(2, 1)
+    os.dup2(sys.stderr.fileno(), 1)
     try:
         yield
     finally:

@@ -8,6 +8,7 @@ import io
 import math
 import os
 import pty
+import shutil
 import struct
 import sys
 import termios
@@ -285,3 +286,13 @@ def test_the_brush_draws_strokes_as_wide_as_mnist_pen(height):
     assert drawing.image().mode == "L" and drawing.image().size == (112, 112)
     width = preprocess._stroke_width(preprocess.to_mnist(drawing.image()))
     assert 2.0 <= width <= 3.5, width
+
+
+def test_a_redirected_stdout_still_sizes_the_app_by_the_terminal(terminal, monkeypatch):
+    """`digits draw > guess.txt`: Textual sizes its screen by stdout, which is pointed at the terminal meanwhile."""
+    terminal(123, 45, "xterm-256color")
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+    with cmd_draw.terminal_on_stdout():
+        assert tuple(shutil.get_terminal_size()) == (123, 45)
+    assert not os.isatty(1)  # stdout is back where it was
