@@ -78,7 +78,7 @@ class DrawApp(App[Guess | None]):
         plain = self.ascii_art or self.no_color
         with Horizontal(id="main"):
             with PadArea(id="pad-area"):
-                yield Pad(self.drawing, plain=plain, ascii_art=self.ascii_art, id="pad")
+                yield Pad(self.drawing, plain=plain, unicode=not self.ascii_art, id="pad")
             yield Prediction(unicode=not self.ascii_art, id="prediction")
             with Vertical(id="side"):
                 yield Preview(plain=plain, unicode=not self.ascii_art, id="preview")

@@ -28,11 +28,11 @@ class Pad(Widget):
             super().__init__()
             self.done = done
 
-    def __init__(self, drawing: Drawing, plain: bool, ascii_art: bool, **kwargs) -> None:
+    def __init__(self, drawing: Drawing, plain: bool, unicode: bool, **kwargs) -> None:
         super().__init__(**kwargs)
         self.drawing = drawing
         self.plain = plain  # shapes only (no colour): NO_COLOR or --ascii
-        self.ascii_art = ascii_art
+        self.unicode = unicode
         self.side = 28
         self._drawing_stroke = False
         self._pixels = None  # the drawing at the pad's resolution, made when first shown
@@ -109,7 +109,7 @@ class Pad(Widget):
         strip = self._rows.get(key)
         if strip is None:
             if self.plain:
-                strip = plain_strip(pair, unicode=not self.ascii_art)
+                strip = plain_strip(pair, self.unicode)
             else:
                 strip = grey_strips(pair, black=PAPER)[0]
             self._rows[key] = strip
