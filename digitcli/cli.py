@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from . import __version__, cmd_eval, cmd_export, cmd_predict, cmd_serve, cmd_show, cmd_train
+from . import __version__, cmd_draw, cmd_eval, cmd_export, cmd_predict, cmd_serve, cmd_show, cmd_train
 from .ui import configure, handle_sigterm, out, say
 
 app = typer.Typer(
@@ -55,6 +55,7 @@ app.command()(cmd_predict.predict)
 app.add_typer(cmd_show.app, name="show")
 app.command()(cmd_serve.serve)
 app.command("export")(cmd_export.export)
+app.command()(cmd_draw.draw)
 
 
 def run() -> None:
