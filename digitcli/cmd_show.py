@@ -88,6 +88,22 @@ def misclassified(model: ModelPathOption = DEFAULT_MODEL_PATH, count: CountOptio
         say(err, f"{min(count, len(wrong))} of {len(wrong):,} misclassified test images, most confident first")
 
 
+def training_options(training: dict) -> str:
+    """The options as a user types them (hidden 512,256); those of the other architecture left out."""
+    shown = {key: value for key, value in training.items() if not (key in ("hidden", "width") and value is None)}
+    return ", ".join(f"{key} {','.join(map(str, value)) if isinstance(value, list) else value}" for key, value in shown.items())
+
+
+def search_summary(search: dict) -> str:
+    """`digits tune`'s search, as recorded in the model file."""
+    results = search.get("results") or []
+    best = next((r for r in results if r.get("number") == search.get("best_trial")), None)
+    text = f"{search.get('algorithm')}, {len(results)} trials by {search.get('objective', 'val_accuracy')}"
+    if best and isinstance(best.get("val_accuracy"), (int, float)):
+        text += f"; best: trial {best['number']} ({best['val_accuracy']:.4f})"
+    return text
+
+
 @app.command("model")
 def describe(model: ModelPathOption = DEFAULT_MODEL_PATH) -> None:
     """Layers and parameter counts, training options, test accuracy, data fingerprint and versions."""
@@ -106,7 +122,7 @@ def describe(model: ModelPathOption = DEFAULT_MODEL_PATH) -> None:
         training = meta["training"]
         rows = [
             ("architecture", meta["architecture"]),
-            ("training", ", ".join(f"{key} {value}" for key, value in training.items())),
+            ("training", training_options(training)),
             ("trained", f"{meta['trained_at']} in {meta['train_seconds']:.1f} s"),
             ("test accuracy", f"{meta['test_accuracy']:.2%} (loss {meta['test_loss']:.4f}) on {meta['data']['n_test']:,} images"),
             ("data", meta["data"]["source"]),
@@ -116,4 +132,6 @@ def describe(model: ModelPathOption = DEFAULT_MODEL_PATH) -> None:
             ("LiteRT form", "yes" if store.read_member(model, "model.tflite") is not None else "no"),
             ("versions", ", ".join(f"{key} {value}" for key, value in meta["versions"].items())),
         ]
+        if isinstance(meta.get("search"), dict):
+            rows.insert(2, ("search", search_summary(meta["search"])))
         out.print(render.model_table(rows, title=str(model)))
