@@ -89,6 +89,8 @@ class SearchListener(Protocol):
 
 def prepare(directory: Path, config: SearchConfig, given: dict, fingerprint: str, resume: bool, overwrite: bool) -> SearchConfig:
     """Check the search directory; with --resume, the interrupted search's options (checked against `given`)."""
+    if config.val_split <= 0:
+        raise BadOption("--val-split 0 leaves no validation images, and the search chooses by validation accuracy")
     marker = directory / OPTIONS_FILE
     if directory.exists() and not directory.is_dir():
         raise OutputError(f"--dir {directory} is a file, not a directory")
@@ -133,8 +135,6 @@ def run(
     from .space import DigitsHyperModel, config_for, seed_trial, shown
 
     base = config.base()
-    if config.val_split <= 0:
-        raise BadOption("--val-split 0 leaves no validation images, and the search chooses by validation accuracy")
     if base.limit is not None and base.limit > len(dataset.x_train):
         raise BadOption(f"--limit {base.limit:,} is larger than the {len(dataset.x_train):,} training images available")
     x_all, y_all = dataset.x_train[: base.limit], dataset.y_train[: base.limit]
