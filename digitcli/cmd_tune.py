@@ -32,8 +32,8 @@ def tune(
         typer.Option("--epochs", min=1, help="Epochs per trial (hyperband: at most) and for training the best.", show_default=_per_model("epochs")),
     ] = None,
     algorithm: Annotated[
-        Algorithm, typer.Option("--algorithm", help="KerasTuner's hyperband, random search or bayesian optimisation.")
-    ] = Algorithm.hyperband,
+        Algorithm, typer.Option("--algorithm", help="KerasTuner's random search (each trial the full --epochs), bayesian optimisation, or hyperband (many short trials, the best continued).")
+    ] = Algorithm.random,
     limit: Annotated[
         Optional[int], typer.Option("--limit", min=1, help="Use the first N training images only (quick tries).", show_default="all")
     ] = None,

@@ -25,7 +25,7 @@ from ..errors import BadOption, DataError, Interrupted, OutputError, Terminated,
 from ..train import TrainConfig, _training_data, split
 
 ALGORITHMS = ("hyperband", "random", "bayesian")
-DEFAULT_ALGORITHM = "hyperband"
+DEFAULT_ALGORITHM = "random"  # every trial trains the full --epochs, so validation accuracy predicts the final model
 OPTIONS_FILE = "digits-tune.json"
 TIMES_FILE = "digits-trial-times.json"
 PROJECT = "search"
@@ -185,7 +185,9 @@ def run(
 
     tuner_class, extra = {
         "random": (kt.RandomSearch, {"max_trials": config.trials}),
-        "bayesian": (kt.BayesianOptimization, {"max_trials": config.trials}),
+        # A third of the trials explore at random, then a Gaussian process proposes (KerasTuner's default, 3 per
+        # hyperparameter, would spend every trial of a short search at random).
+        "bayesian": (kt.BayesianOptimization, {"max_trials": config.trials, "num_initial_points": max(2, config.trials // 3)}),
         # Brackets repeat until --trials is reached (a single one may plan fewer).
         "hyperband": (kt.Hyperband, {"max_epochs": base.epochs, "factor": HYPERBAND_FACTOR, "hyperband_iterations": None}),
     }[config.algorithm]
