@@ -59,7 +59,7 @@ def train(
     ] = None,
     lr: Annotated[
         Optional[float],
-        typer.Option("--lr", callback=_positive, help="Adam learning rate (for cnn, the peak of its warm-up and cosine schedule).", show_default=_per_model("lr")),
+        typer.Option("--lr", callback=_positive, help="Learning rate (for cnn, the peak of its warm-up and cosine schedule).", show_default=_per_model("lr")),
     ] = None,
     val_split: Annotated[
         float,

@@ -72,7 +72,8 @@ def tune(
         given = {name: value for name, value in options.items() if _given(ctx, name)}
         config = search.prepare(state_dir, search.SearchConfig(**options), given, dataset.fingerprint, resume, overwrite)
         base = config.base()
-        say(err, f"Search: {config.algorithm}, {config.trials} trials of {config.model}, up to {base.epochs} epochs each, "
+        each = f"up to {base.epochs} epochs" if config.algorithm == "hyperband" else display.plural(base.epochs, "epoch")
+        say(err, f"Search: {config.algorithm}, {config.trials} trials of {config.model}, {each} each, "
                  f"by validation accuracy (split {base.val_split:g}), seed {config.seed}; trials kept in {state_dir}")
         outcome, result = tuning.search_and_train(
             config, dataset, state_dir, output,

@@ -32,7 +32,7 @@ def test_an_interrupted_search_resumes_then_saves_a_model_that_records_the_searc
         interrupted = invoke(*args)
     assert interrupted.exit_code == 130, interrupted.output
     assert interrupted.stderr.splitlines()[1] == (
-        f"Search: random, 3 trials of mlp, up to 1 epochs each, by validation accuracy (split 0.1), seed 0; trials kept in {state}"
+        f"Search: random, 3 trials of mlp, 1 epoch each, by validation accuracy (split 0.1), seed 0; trials kept in {state}"
     )
     assert interrupted.stderr.splitlines()[2].startswith("trial 1/3  hidden ")
     assert interrupted.stderr.endswith(

@@ -39,6 +39,8 @@ class PlainTrials:
 
     def on_search_begin(self, planned: int, finished: list[TrialResult]) -> None:
         self.planned = planned
+        if finished:
+            self.console.print(f"Resuming after {len(finished)} of {planned} finished trials", highlight=False, markup=False)
 
     def on_trial_begin(self, number: int, hyperparameters: dict, epochs: int) -> None:
         pass

@@ -117,6 +117,7 @@ def prepare(directory: Path, config: SearchConfig, given: dict, fingerprint: str
             raise OutputError(f"--dir {directory} exists and does not hold a digits search; choose another --dir")
         if not overwrite:
             raise OutputError(f"an interrupted search is in {directory}; continue it with --resume, or pass --overwrite to start afresh")
+        shutil.rmtree(directory)  # --overwrite: a digits search (it has our options file), replaced by a new one
     return config
 
 
@@ -142,7 +143,6 @@ def run(
     if len(x_train) == 0 or len(x_val) == 0:
         raise BadOption(f"--val-split {base.val_split} leaves no training or no validation images out of {len(x_all):,}")
     if not (directory / OPTIONS_FILE).exists():
-        shutil.rmtree(directory, ignore_errors=True)  # an --overwrite of an older search
         directory.mkdir(parents=True, exist_ok=True)
         _write_json(directory / OPTIONS_FILE, {**asdict(config), "fingerprint": dataset.fingerprint})
     else:
