@@ -23,13 +23,13 @@ from .. import data, models
 from ..data import to_unit
 from ..errors import BadOption, DataError, Interrupted, OutputError, Terminated, TrainingError
 from ..train import TrainConfig, _training_data, split
+from .space import OBJECTIVE
 
 ALGORITHMS = ("hyperband", "random", "bayesian")
 DEFAULT_ALGORITHM = "random"  # every trial trains the full --epochs, so validation accuracy predicts the final model
 OPTIONS_FILE = "digits-tune.json"
 TIMES_FILE = "digits-trial-times.json"
 PROJECT = "search"
-OBJECTIVE = "val_accuracy"
 HYPERBAND_FACTOR = 3
 COMPARED = ("model", "algorithm", "epochs", "val_split", "seed", "limit")  # --trials may grow on resume
 
@@ -150,6 +150,7 @@ def run(
 
     steps = -(-len(x_train) // base.batch_size)
     tf.get_logger().setLevel("ERROR")  # each trial's new model retraces; TensorFlow warns of that, needlessly here
+    tf.config.experimental.enable_op_determinism()  # as `digits train`: the best trial retrains to the same model
     times = _read_times(directory)
 
     def result_of(trial) -> TrialResult:
