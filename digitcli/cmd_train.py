@@ -109,20 +109,22 @@ def train(
         from . import charts, progress as progress_mod, store
 
         built = model_options(optimizer, hidden, dropout, width)
+        options = dict(model=model.value, epochs=epochs, batch_size=batch_size, lr=lr, val_split=val_split, seed=seed, limit=limit, **built)
+        if not resume:
+            check_applies(options)  # with --resume, the interrupted run's --model decides, below
         state_file = checkpoint_path(output, resume, overwrite)
         store.check_output(output, overwrite)
         dataset = load_data(data, download=True)
         from . import checkpoint, pipeline
         from . import train as train_mod
 
-        options = dict(model=model.value, epochs=epochs, batch_size=batch_size, lr=lr, val_split=val_split, seed=seed, limit=limit, **built)
         resumed = None
         if resume:
             given = {name: value for name, value in options.items() if _given(ctx, name)}
             resumed = checkpoint.load(state_file)
             options = checkpoint.merge(resumed[1], given, dataset.fingerprint)
             say(err, f"Resuming after epoch {resumed[1]['epochs_done']} of {options['epochs']} from {state_file}")
-        check_applies(options)
+            check_applies(options)
         config = train_mod.TrainConfig(**options)
         say(err, "Model: " + pipeline.describe(config))
         listener = progress_mod.progress_for(progress.value, err)
