@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -198,7 +199,7 @@ def run(
             objective=kt.Objective(OBJECTIVE, "max"),
             directory=str(directory),
             project_name=PROJECT,
-            seed=config.seed,
+            seed=oracle_seed(config.seed),
             max_consecutive_failed_trials=1,
             **extra,
         )
@@ -211,7 +212,9 @@ def run(
 
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard)))  # KerasTuner gives each trial a subfolder
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            # Hyperband continues a trial from its saved weights and starts its optimizer afresh; Keras warns of that.
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             tuner.search(
                 train_data=_training_data(base, x_train, y_train, seed=base.seed),
                 validation_data=(to_unit(x_val), y_val),
@@ -239,6 +242,11 @@ def run(
         raise TrainingError("no trial finished, so there is no best configuration")
     best_trial = tuner.oracle.get_best_trials(1)[0]
     return SearchOutcome(config, best, config_for(best_trial.hyperparameters.values, base), results)
+
+
+def oracle_seed(seed: int) -> int:
+    """KerasTuner draws a random seed in place of 0: shift --seed so that every value, 0 included, is kept."""
+    return seed + 1 if seed >= 0 else seed
 
 
 def _trials(oracle) -> list:
