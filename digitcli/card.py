@@ -34,9 +34,9 @@ class ModelCard:
         meta = self.meta
         if meta is None:
             return []
-        return [
+        facts = [
             ("architecture", meta["architecture"]),
-            ("training", ", ".join(f"{key} {value}" for key, value in meta["training"].items())),
+            ("training", training_options(meta["training"])),
             ("trained", f"{meta['trained_at']} in {meta['train_seconds']:.1f} s"),
             ("test accuracy", f"{meta['test_accuracy']:.2%} (loss {meta['test_loss']:.4f}) on {meta['data']['n_test']:,} images"),
             ("data", meta["data"]["source"]),
@@ -46,6 +46,9 @@ class ModelCard:
             ("LiteRT form", "yes" if self.litert else "no"),
             ("versions", ", ".join(f"{key} {value}" for key, value in meta["versions"].items())),
         ]
+        if isinstance(meta.get("search"), dict):
+            facts.insert(2, ("search", search_summary(meta["search"])))
+        return facts
 
     def to_json(self) -> dict:
         """The same facts as plain JSON values, for programs."""
@@ -71,7 +74,24 @@ class ModelCard:
             "data": {key: data[key] for key in ("source", "fingerprint", "n_train", "n_val", "n_test")},
             "preprocessing": meta["preprocessing"],
             "versions": meta["versions"],
+            "search": meta.get("search"),
         }
+
+
+def training_options(training: dict) -> str:
+    """The options as a user types them (hidden 512,256); those of the other architecture left out."""
+    shown = {key: value for key, value in training.items() if not (key in ("hidden", "width") and value is None)}
+    return ", ".join(f"{key} {','.join(map(str, value)) if isinstance(value, list) else value}" for key, value in shown.items())
+
+
+def search_summary(search: dict) -> str:
+    """`digits tune`'s search, as recorded in the model file."""
+    results = search.get("results") or []
+    best = next((r for r in results if r.get("number") == search.get("best_trial")), None)
+    text = f"{search.get('algorithm')}, {len(results)} trials by {search.get('objective', 'val_accuracy')}"
+    if best and isinstance(best.get("val_accuracy"), (int, float)):
+        text += f"; best: trial {best['number']} ({best['val_accuracy']:.4f})"
+    return text
 
 
 def model_card(path: Path) -> ModelCard:

@@ -23,7 +23,7 @@ from .errors import BadOption, DataError, Interrupted, ModelFileError, Terminate
 
 STATE_MEMBER = "digits-resume.json"
 SAVE_EVERY_S = 5.0
-COMPARED = ("model", "epochs", "batch_size", "lr", "val_split", "seed", "limit")
+COMPARED = ("model", "epochs", "batch_size", "lr", "val_split", "seed", "limit", "optimizer", "hidden", "dropout", "width")
 
 
 class Checkpoint(keras.callbacks.Callback):
@@ -129,10 +129,10 @@ def merge(state: dict, given: dict, fingerprint: str) -> dict:
     """
     saved = state["config"]
     for name in COMPARED:
-        if name in given and given[name] != saved[name]:
+        if name in given and given[name] != saved.get(name):
             flag = "--" + name.replace("_", "-")
             raise BadOption(
-                f"--resume: {flag} {given[name]} differs from the interrupted run's {saved[name]}; "
+                f"--resume: {flag} {given[name]} differs from the interrupted run's {saved.get(name)}; "
                 "resume with the same options, or start afresh with --overwrite"
             )
     if fingerprint != state["fingerprint"]:

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from . import __version__, cmd_draw, cmd_eval, cmd_export, cmd_predict, cmd_serve, cmd_show, cmd_train
+from . import __version__, cmd_draw, cmd_eval, cmd_export, cmd_predict, cmd_serve, cmd_show, cmd_train, cmd_tune
 from .ui import configure, handle_sigterm, out, say
 
 app = typer.Typer(
@@ -49,6 +49,7 @@ def main(
 
 
 app.command()(cmd_train.train)
+app.command()(cmd_tune.tune)
 app.command("eval")(cmd_eval.evaluate)
 app.command("evaluate", hidden=True)(cmd_eval.evaluate)
 app.command()(cmd_predict.predict)

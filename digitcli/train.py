@@ -33,10 +33,15 @@ class TrainConfig:
     val_split: float = 0.1
     seed: int = 0
     limit: int | None = None
+    optimizer: str = models.DEFAULT_OPTIMIZER
+    hidden: list[int] | None = None  # mlp only
+    dropout: float | None = None
+    width: float | None = None  # cnn only
 
     def resolved(self) -> TrainConfig:
         """A copy with the model's defaults filled in."""
         recipe = models.RECIPES[self.model]
+        mlp = self.model == "mlp"
         return TrainConfig(
             model=self.model,
             epochs=self.epochs or recipe.epochs,
@@ -45,7 +50,15 @@ class TrainConfig:
             val_split=self.val_split,
             seed=self.seed,
             limit=self.limit,
+            optimizer=self.optimizer,
+            hidden=[int(n) for n in self.hidden or models.DEFAULT_HIDDEN] if mlp else None,
+            dropout=models.DEFAULT_DROPOUT[self.model] if self.dropout is None else self.dropout,
+            width=None if mlp else (self.width or 1.0),
         )
+
+    def build_options(self) -> dict:
+        """models.build's keyword arguments for this (resolved) configuration."""
+        return dict(optimizer=self.optimizer, hidden=self.hidden, dropout=self.dropout, width=self.width or 1.0)
 
 
 class Listener(Protocol):
@@ -77,6 +90,7 @@ def train(
     listener: Listener,
     state_file: Path | None = None,
     resumed: tuple | None = None,
+    callbacks: tuple = (),
 ) -> TrainResult:
     """Train a model; with `state_file`, keep a resumable state there after every epoch.
 
@@ -100,7 +114,7 @@ def train(
     if resumed is None:
         initial_epoch, previous = 0, {}
         keras.utils.set_random_seed(config.seed)
-        model = models.build(config.model, config.lr, total_steps=steps * config.epochs)
+        model = models.build(config.model, config.lr, total_steps=steps * config.epochs, **config.build_options())
     else:
         model, state = resumed
         initial_epoch, previous = state["epochs_done"], state["history"]
@@ -118,7 +132,7 @@ def train(
             epochs=config.epochs,
             initial_epoch=initial_epoch,
             validation_data=(to_unit(x_val), y_val) if len(x_val) else None,
-            callbacks=[saver, bridge] if saver else [bridge],  # the state is on disk before its epoch is shown
+            callbacks=[*callbacks, saver, bridge] if saver else [*callbacks, bridge],  # the state is on disk before its epoch is shown
             verbose=0,
         ).history
     except (KeyboardInterrupt, Terminated) as exc:

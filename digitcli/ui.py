@@ -105,3 +105,7 @@ ModelPathOption = Annotated[
     Path,
     typer.Option("--model", "--model_path", "-m", help="Model file to use (written by `digits train`)."),
 ]
+TensorBoardOption = Annotated[
+    Optional[Path],
+    typer.Option("--tensorboard", help="Also write Keras' TensorBoard logs to this directory (view with `tensorboard --logdir DIR`).", show_default="off"),
+]
