@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from . import __version__, cmd_eval, cmd_predict, cmd_show, cmd_train
+from . import __version__, cmd_eval, cmd_predict, cmd_robustness, cmd_show, cmd_train
 from .ui import configure, handle_sigterm, out, say
 
 app = typer.Typer(
@@ -53,6 +53,7 @@ app.command("eval")(cmd_eval.evaluate)
 app.command("evaluate", hidden=True)(cmd_eval.evaluate)
 app.command()(cmd_predict.predict)
 app.add_typer(cmd_show.app, name="show")
+app.command()(cmd_robustness.robustness)
 
 
 def run() -> None:
