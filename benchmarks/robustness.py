@@ -68,9 +68,9 @@ def summary(rows: list[dict]) -> tuple[float, float, dict]:
     return clean, statistics.mean(r["accuracy"] for r in others), worst
 
 
-def report(mlp: dict, cnns: list[dict], command: str) -> str:
+def report(mlp: dict, cnns: list[dict], names: list[str], command: str) -> str:
     label = lambda r: f"{r['condition']} {'' if r['severity'] is None else format(r['severity'], 'g')}".strip()
-    heads = ["`--model mlp`"] + [f"cnn seed {i}" for i in range(len(cnns))] + ["cnn mean"]
+    heads = ["`--model mlp`"] + names + ["mean of the cnn columns"]
     lines = [
         "# Robustness: `digits robustness` on `--model mlp` and the default cnn",
         "",
@@ -106,7 +106,7 @@ def report(mlp: dict, cnns: list[dict], command: str) -> str:
               "model (one pass over the clean images) in the same run. CPU time is user + system of the process; "
               "on a shared machine it is steadier than wall time.", "",
               "| model | sweep wall | sweep CPU | `digits eval` wall | sweep ÷ eval (wall) |", "| --- | --- | --- | --- | --- |"]
-    for name, m in [("mlp", mlp)] + [(f"cnn seed {i}", c) for i, c in enumerate(cnns)]:
+    for name, m in [("mlp", mlp)] + list(zip(names, cnns)):
         lines.append(f"| {name} | {m['wall']:.1f} s | {m['cpu']:.1f} s | {m['eval_wall']:.1f} s | {m['wall'] / m['eval_wall']:.1f} |")
     return "\n".join(lines) + "\n"
 
@@ -123,7 +123,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="digits-robust-") as tmp:
         mlp = options.mlp or train(["--model", "mlp"], 0, Path(tmp) / "mlp.keras", options.data)
         cnns = options.cnn or [train([], s, Path(tmp) / f"cnn-{s}.keras", options.data) for s in range(options.seeds)]
-        text = report(measure(mlp, options.data), [measure(c, options.data) for c in cnns], command)
+        names = [c.name for c in options.cnn] if options.cnn else [f"cnn seed {s}" for s in range(options.seeds)]
+        text = report(measure(mlp, options.data), [measure(c, options.data) for c in cnns], names, command)
     options.output.write_text(text)
     log(f"wrote {options.output}")
     print(text)

@@ -34,12 +34,14 @@ def augment_batch(images, seed, augmentation: Augmentation):
     """Randomly transform float images (n, 28, 28) in [0, 1]; the same `seed` (two ints) gives the same result."""
     images = tf.convert_to_tensor(images, tf.float32)
     n = tf.shape(images)[0]
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 8)
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 9)
 
     def uniform(shape, i, low=0.0):
         return tf.random.stateless_uniform(shape, seed=seeds[i], minval=low, maxval=1.0)
 
     strong = tf.cast(uniform((n,), 0) < augmentation.strong, tf.float32)  # 1 for strongly augmented images
+    # Which of elastic, stroke, noise and specks each strong image gets: all at once would be too hard.
+    gets = strong[:, None] * tf.cast(uniform((n, 4), 8) < augmentation.each, tf.float32)
     ranges = strong[:, None] * _ranges(augmentation.strong_warp) + (1 - strong[:, None]) * _ranges(augmentation.warp)
     draws = uniform((n, 5), 1, low=-1.0) * ranges
     angle, zoom, shear = draws[:, 0], 1.0 + draws[:, 1], draws[:, 2]
@@ -55,20 +57,20 @@ def augment_batch(images, seed, augmentation: Augmentation):
     source_cols = a0[:, None, None] * x + a1[:, None, None] * y + c
     source_rows = b0[:, None, None] * x + b1[:, None, None] * y + c
     if augmentation.elastic:
-        coarse = uniform((n, COARSE, COARSE, 2), 2, low=-1.0) * (augmentation.elastic * strong)[:, None, None, None]
+        coarse = uniform((n, COARSE, COARSE, 2), 2, low=-1.0) * (augmentation.elastic * gets[:, 0])[:, None, None, None]
         field = tf.image.resize(coarse, (SIDE, SIDE), method="bicubic")
         source_rows += field[..., 0]
         source_cols += field[..., 1]
     out = _bilinear(images, source_rows, source_cols)
     if augmentation.stroke:
-        amount = uniform((n,), 3, low=-1.0) * augmentation.stroke * strong
+        amount = uniform((n,), 3, low=-1.0) * augmentation.stroke * gets[:, 1]
         amount = amount[:, None, None]
         out += tf.nn.relu(amount) * (_cross(out, tf.maximum) - out) + tf.nn.relu(-amount) * (_cross(out, tf.minimum) - out)
     if augmentation.noise:
-        sigma = uniform((n,), 4) * augmentation.noise * strong
+        sigma = uniform((n,), 4) * augmentation.noise * gets[:, 2]
         out += sigma[:, None, None] * tf.random.stateless_normal(tf.shape(out), seed=seeds[5])
     if augmentation.specks:
-        fraction = (uniform((n,), 6) * augmentation.specks * strong)[:, None, None]
+        fraction = (uniform((n,), 6) * augmentation.specks * gets[:, 3])[:, None, None]
         draws = uniform(tf.shape(out), 7)
         out = tf.where(draws < fraction / 2, 1.0, tf.where(draws < fraction, 0.0, out))
     return tf.clip_by_value(out, 0.0, 1.0)
