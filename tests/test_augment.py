@@ -69,6 +69,9 @@ def test_the_strong_fraction_gets_its_distortions_and_the_rest_only_the_warp():
     assert strong.shape == images.shape and strong.dtype == np.float32
     assert strong.min() >= 0.0 and strong.max() <= 1.0
     assert not np.isclose(strong, images, atol=1e-6).all(axis=(1, 2)).any()
+    # With no chance of each distortion, a strong image gets only its (here still) warp.
+    none = Augmentation(warp=STILL, strong=1.0, strong_warp=STILL, elastic=2.5, stroke=1.0, noise=0.4, specks=0.12, each=0.0)
+    np.testing.assert_allclose(augment.augment_batch(images, (2, 3), none).numpy(), images, atol=1e-6)
 
 
 def test_stroke_changes_make_each_digit_only_thicker_or_only_thinner():
