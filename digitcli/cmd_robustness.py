@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -48,25 +49,20 @@ def robustness(
         _chart(rows, list(classifiers))
 
 
+@contextmanager
 def _progress(total: int):
-    """A progress bar on stderr on a terminal; nothing elsewhere, so logs stay clean."""
-    from contextlib import contextmanager
-
+    """Yield a function that advances a progress bar on stderr; on a terminal only, so logs stay clean."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .progress import wants_live
 
-    @contextmanager
-    def bar():
-        if not wants_live(err):
-            yield lambda: None
-            return
-        with Progress(TextColumn("conditions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err, transient=True) as progress:
-            task = progress.add_task("sweep", total=total)
-            yield lambda: progress.advance(task)
-
-    return bar()
+    if not wants_live(err):
+        yield lambda: None
+        return
+    with Progress(TextColumn("conditions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as progress:
+        task = progress.add_task("sweep", total=total)
+        yield lambda: progress.advance(task)
 
 
 def _severity(value: float | None) -> str:
