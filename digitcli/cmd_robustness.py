@@ -15,7 +15,7 @@ from .ui import DEFAULT_MODEL_PATH, DataOption, err, out, say, user_errors
 def robustness(
     model: Annotated[
         Optional[list[Path]],
-        typer.Option("--model", "--model_path", "-m", help="Model file to score; repeat to compare models side by side.",
+        typer.Option("--model", "--model_path", "-m", metavar="PATH", help="Model file to score; repeat to compare models side by side.",
                      show_default=str(DEFAULT_MODEL_PATH)),
     ] = None,
     data: DataOption = None,
