@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from . import __version__, cmd_draw, cmd_eval, cmd_export, cmd_predict, cmd_serve, cmd_show, cmd_train, cmd_tune
+from . import __version__, cmd_draw, cmd_eval, cmd_export, cmd_predict, cmd_robustness, cmd_serve, cmd_show, cmd_train, cmd_tune
 from .ui import configure, handle_sigterm, out, say
 
 app = typer.Typer(
@@ -57,6 +57,7 @@ app.add_typer(cmd_show.app, name="show")
 app.command()(cmd_serve.serve)
 app.command("export")(cmd_export.export)
 app.command()(cmd_draw.draw)
+app.command()(cmd_robustness.robustness)
 
 
 def run() -> None:
