@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from . import __version__, cmd_eval, cmd_predict, cmd_show, cmd_train
-from .ui import configure, handle_sigterm, out, say
+from .ui import configure, finish_output, handle_sigterm, out, say
 
 app = typer.Typer(
     name="digits",
@@ -66,4 +66,5 @@ def run() -> None:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(exc.code)
+        finish_output()
         raise
