@@ -35,7 +35,7 @@ def samples(
     with user_errors():
         from . import render
 
-        dataset = load_data(data)
+        dataset = load_data(data, need_train=train_split)
         images, labels = (dataset.x_train, dataset.y_train) if train_split else (dataset.x_test, dataset.y_test)
         pool = np.arange(len(labels)) if digit is None else np.flatnonzero(labels == digit)
         chosen = pool[:count]

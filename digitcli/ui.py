@@ -107,14 +107,16 @@ def unicode(console: Console = out) -> bool:
     return not state["ascii"] and console.encoding.lower().startswith("utf")
 
 
-def load_data(spec: Optional[str], download: bool = False):
+def load_data(spec: Optional[str], download: bool = False, need_train: bool = False):
     """MNIST for a command, and the one line that names it.
 
-    Only `train` downloads: every copy of MNIST has the same test set.
+    Only `train` downloads: every copy of MNIST has the same test set. Only
+    training (`download`) and commands that show training images (`need_train`)
+    need the training files; the others work from the two test files alone.
     """
     from . import data
 
-    dataset = data.load(spec, download=download)
+    dataset = data.load(spec, download=download, need_train=download or need_train)
     say(err, f"Data: {dataset.describe()}")
     return dataset
 
