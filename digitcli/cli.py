@@ -21,8 +21,7 @@ app = typer.Typer(
     help="Train, evaluate and run a handwritten-digit recognizer (MNIST) from the terminal.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
-    add_completion=False,
+    rich_markup_mode=None,  # plain help: whole option names and no <bool> on flags at any width
 )
 
 
@@ -48,11 +47,11 @@ def main(
     configure(debug, ascii_art)
 
 
-app.command()(cmd_train.train)
-app.command("eval")(cmd_eval.evaluate)
+app.command(short_help="Train a model on MNIST and save it.")(cmd_train.train)
+app.command("eval", short_help="Score a model on the test set.")(cmd_eval.evaluate)
 app.command("evaluate", hidden=True)(cmd_eval.evaluate)
-app.command()(cmd_predict.predict)
-app.add_typer(cmd_show.app, name="show")
+app.command(short_help="Predict test images or your own image files.")(cmd_predict.predict)
+app.add_typer(cmd_show.app, name="show", short_help="Look at the data, curves, mistakes or a model.")
 
 
 def run() -> None:

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from .errors import OutputError, Terminated
 from .models import RECIPES
-from .ui import DEFAULT_MODEL_PATH, DataOption, err, load_data, out, say, user_errors
+from .ui import DEFAULT_MODEL_PATH, DataOption, err, load_data, out, plural, say, user_errors
 
 
 class ModelName(str, Enum):
@@ -93,6 +93,7 @@ def train(
         dataset = load_data(data, download=True)
         from . import checkpoint
         from . import train as train_mod
+        from .backend import device
 
         options = dict(model=model.value, epochs=epochs, batch_size=batch_size, lr=lr, val_split=val_split, seed=seed, limit=limit)
         resumed = None
@@ -105,8 +106,8 @@ def train(
         resolved = config.resolved()
         say(
             err,
-            f"Model: {resolved.model}, {resolved.epochs} epochs, batch {resolved.batch_size}, "
-            f"lr {resolved.lr:g}, validation split {resolved.val_split:g}, seed {resolved.seed}",
+            f"Model: {resolved.model}, {plural(resolved.epochs, 'epoch')}, batch {resolved.batch_size}, "
+            f"lr {resolved.lr:g}, validation split {resolved.val_split:g}, seed {resolved.seed}, on {device()}",
         )
         listener = progress_mod.progress_for(progress.value, err)
         result = train_mod.train(config, dataset, listener, state_file, resumed)
@@ -125,7 +126,7 @@ def train(
         meta = result.metadata
         say(
             out,
-            f"Test accuracy: {meta['test_accuracy'] * 100:.2f} % (loss {meta['test_loss']:.4f}) "
+            f"Test accuracy: {meta['test_accuracy']:.2%} (loss {meta['test_loss']:.4f}) "
             f"on {meta['data']['n_test']:,} test images; trained in {meta['train_seconds']:.1f} s",
         )
         say(out, f"Saved model to {output}")

@@ -121,6 +121,11 @@ def load_data(spec: Optional[str], download: bool = False, need_train: bool = Fa
     return dataset
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 epoch`, `15 epochs`."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 def arrow() -> str:
     return "→" if unicode() else "->"
 
@@ -129,9 +134,10 @@ DataOption = Annotated[
     Optional[str],
     typer.Option(
         "--data",
-        help="MNIST to use: a directory of the four IDX files (.gz or raw), a Keras-layout .npz, or 'bundled'. "
-        "Default: $DIGITS_DATA, else the Keras cache ~/.keras/datasets/mnist.npz, else (train only) a download "
-        "of the full MNIST, else the copy bundled with digits.",
+        metavar="<path|bundled>",
+        help="MNIST to use: a directory of IDX files (raw or .gz: all four for train, the two t10k-* test files for "
+        "the other commands), a Keras-layout .npz, or 'bundled'. Default: $DIGITS_DATA, else Keras' cache "
+        "(mnist.npz in ~/.keras/datasets), else (train only) a download of the full MNIST, else the bundled copy.",
         show_default=False,
     ),
 ]
