@@ -114,21 +114,14 @@ def predict_samples(model: Path, count: int, seed, wrong: bool, data, output_for
 def predict_files(args: list[str], model: Path, output_format: Format, top_k: int, recursive: bool, show_input: bool) -> int:
     """Predict every image named by `args`; returns how many failed (each reported on stderr)."""
     from . import predict as core
-    from . import preprocess, render
-    from .errors import ImageError
+    from . import render
 
     classifier = open_model(model)
     items, problems = expand(args, recursive)
-    for problem in problems:
+    names, arrays, failures = core.prepare_files(items)
+    for problem in problems + failures:
         say(err, f"Error: {problem}", style="red")
-    names, arrays, failed = [], [], len(problems)
-    for name, source in items:
-        try:
-            arrays.append(preprocess.load(source, name))
-            names.append(name)
-        except ImageError as exc:
-            say(err, f"Error: {name}: {exc}", style="red")
-            failed += 1
+    failed = len(problems) + len(failures)
     if not arrays:
         return failed
     probabilities = classifier.probabilities(np.stack(arrays))  # one batched call for every file

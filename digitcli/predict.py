@@ -64,6 +64,25 @@ def open_classifier(path: Path, runtime: str = "auto") -> Classifier:
     return Classifier(path, meta, "Keras", run, notices)
 
 
+def prepare_files(items: list[tuple[str, Path | bytes]]) -> tuple[list[str], list[np.ndarray], list[str]]:
+    """Each (name, path or bytes) image prepared as MNIST was (`preprocess.load`).
+
+    Returns the names that could be prepared, their (28, 28) arrays, and one
+    "name: problem" line for each that could not; one bad file never stops the others.
+    """
+    from . import preprocess
+    from .errors import ImageError
+
+    names, arrays, failures = [], [], []
+    for name, source in items:
+        try:
+            arrays.append(preprocess.load(source, name))
+            names.append(name)
+        except ImageError as exc:
+            failures.append(f"{name}: {exc}")
+    return names, arrays, failures
+
+
 def top_k(probabilities: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The k most likely digits per row and their probabilities, most likely first."""
     order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
