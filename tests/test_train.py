@@ -59,7 +59,7 @@ def test_plain_progress_has_one_line_per_epoch_and_no_control_codes(tmp_path):
     assert "\x1b" not in result.output and "\r" not in result.output
     lines = result.stderr.splitlines()
     assert lines[0] == "Data: bundled MNIST (offline copy): 24,345 training and 10,000 test images"
-    assert lines[1] == "Model: mlp, 2 epochs, batch 128, lr 0.001, validation split 0.1, seed 0"
+    assert lines[1] == "Model: mlp, 2 epochs, batch 128, lr 0.001, validation split 0.1, seed 0, on CPU"
     epoch_lines = [line for line in lines if line.startswith("epoch ")]
     assert [line.split()[1] for line in epoch_lines] == ["1/2", "2/2"]
     assert "val_acc" in epoch_lines[0]
