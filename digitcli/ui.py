@@ -54,7 +54,10 @@ def closed_pipe() -> None:
     ignores SIGPIPE and raises BrokenPipeError instead; the convention is restored by dying of
     the signal now (not at start-up, where it would also end `serve` when a client hangs up).
     """
-    sys.stderr.flush()
+    try:
+        sys.stderr.flush()  # the messages written so far; stderr may be the closed pipe itself
+    except OSError:
+        pass
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush into the pipe
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
