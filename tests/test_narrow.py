@@ -18,6 +18,7 @@ from conftest import invoke
 from digitcli import evaluate, render
 from digitcli.cli import app
 from digitcli.cmd_show import training_options
+from digitcli.ui import plural
 
 DIGITS = str(Path(sys.executable).with_name("digits"))
 COMMANDS = [[], ["train"], ["eval"], ["predict"], ["show"], ["show", "samples"], ["show", "curves"],
@@ -116,16 +117,9 @@ def test_undefined_scores_read_n_a_and_null(tiny_model):
     assert any(cells[0].strip() == "n/a" for cells in rows.values())
 
 
-def test_train_says_1_epoch_the_device_and_percentages_as_eval_does(tmp_path):
-    path = tmp_path / "m.keras"
-    trained = invoke("train", "--model", "mlp", "--epochs", "1", "--limit", "300", "--output", str(path), "--progress", "none")
-    assert trained.exit_code == 0, trained.output
-    assert "Model: mlp, 1 epoch, batch 128, lr 0.001, validation split 0.1, seed 0, on CPU\n" in trained.stderr
-    accuracy = re.match(r"Test accuracy: (\d{1,3}\.\d\d%) \(loss \d+\.\d{4}\) on 10,000 test images; trained in", trained.stdout)
-    assert accuracy, trained.stdout
-    scored = invoke("eval", "--model", str(path)).stdout
-    assert f"Test accuracy: {accuracy[1]} (" in scored
-    assert invoke("show", "curves", "--model", str(path)).stdout.startswith("mlp: 1 epoch (batch 128, lr 0.001, seed 0)")
+def test_counts_read_1_epoch_and_15_epochs(tiny_model):
+    assert (plural(1, "epoch"), plural(15, "epoch"), plural(1000, "image")) == ("1 epoch", "15 epochs", "1,000 images")
+    assert invoke("show", "curves", "--model", str(tiny_model)).stdout.startswith("mlp: 1 epoch (batch 128, lr 0.001, seed 0)")
 
 
 def test_an_unset_limit_reads_all():

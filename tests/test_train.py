@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -67,6 +68,8 @@ def test_plain_progress_has_one_line_per_epoch_and_no_control_codes(tmp_path):
     stdout = result.stdout.splitlines()
     assert stdout[0].startswith("Test accuracy: ") and "on 10,000 test images" in stdout[0]
     assert stdout[1] == f"Saved model to {out}"
+    accuracy = re.match(r"Test accuracy: (\d{1,3}\.\d\d%) \(loss \d+\.\d{4}\) on", stdout[0])
+    assert accuracy and f"Test accuracy: {accuracy[1]} (" in invoke("eval", "--model", str(out)).stdout  # one format
 
 
 def test_existing_output_is_kept_without_overwrite(tiny_model, tmp_path):
