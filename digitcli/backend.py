@@ -15,4 +15,13 @@ with quiet_stderr():
     import keras
     import tensorflow as tf
 
-__all__ = ["keras", "tf"]
+__all__ = ["keras", "tf", "device"]
+
+
+def device() -> str:
+    """Where Keras trains: TensorFlow places the model on the first GPU it sees, else on the CPU."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "CPU"
+    name = tf.config.experimental.get_device_details(gpus[0]).get("device_name")
+    return f"GPU 0 ({name})" if name else "GPU 0"

@@ -79,9 +79,16 @@ class ModelCard:
 
 
 def training_options(training: dict) -> str:
-    """The options as a user types them (hidden 512,256); those of the other architecture left out."""
+    """The options as a user types them (hidden 512,256); those of the other architecture left out,
+    and an option left unset read as what it meant (`limit all`), never `None`."""
     shown = {key: value for key, value in training.items() if not (key in ("hidden", "width") and value is None)}
-    return ", ".join(f"{key} {','.join(map(str, value)) if isinstance(value, list) else value}" for key, value in shown.items())
+    return ", ".join(f"{key} {_option_value(key, value)}" for key, value in shown.items())
+
+
+def _option_value(key: str, value) -> str:
+    if value is None:
+        return "all" if key == "limit" else "default"
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def search_summary(search: dict) -> str:

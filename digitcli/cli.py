@@ -14,15 +14,14 @@ from typing import Annotated
 import typer
 
 from . import __version__, cmd_draw, cmd_eval, cmd_export, cmd_predict, cmd_robustness, cmd_serve, cmd_show, cmd_train, cmd_tune
-from .ui import configure, handle_sigterm, out, say
+from .ui import configure, finish_output, handle_sigterm, out, say
 
 app = typer.Typer(
     name="digits",
     help="Train, evaluate and run a handwritten-digit recognizer (MNIST) from the terminal.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
-    add_completion=False,
+    rich_markup_mode=None,  # plain help: whole option names and no <bool> on flags at any width
 )
 
 
@@ -48,16 +47,16 @@ def main(
     configure(debug, ascii_art)
 
 
-app.command()(cmd_train.train)
-app.command()(cmd_tune.tune)
-app.command("eval")(cmd_eval.evaluate)
+app.command(short_help="Train a model on MNIST and save it.")(cmd_train.train)
+app.command(short_help="Search hyperparameters (KerasTuner), then train the best.")(cmd_tune.tune)
+app.command("eval", short_help="Score a model on the test set.")(cmd_eval.evaluate)
 app.command("evaluate", hidden=True)(cmd_eval.evaluate)
-app.command()(cmd_predict.predict)
-app.add_typer(cmd_show.app, name="show")
-app.command()(cmd_serve.serve)
-app.command("export")(cmd_export.export)
-app.command()(cmd_draw.draw)
-app.command()(cmd_robustness.robustness)
+app.command(short_help="Predict test images or your own image files.")(cmd_predict.predict)
+app.add_typer(cmd_show.app, name="show", short_help="Look at the data, curves, mistakes or a model.")
+app.command(short_help="Score models on rotated, thick, thin, noisy and distorted digits.")(cmd_robustness.robustness)
+app.command(short_help="A page to draw digits on, and a JSON API.")(cmd_serve.serve)
+app.command(short_help="Draw a digit in the terminal and watch it recognised.")(cmd_draw.draw)
+app.command("export", short_help="Write a model as LiteRT or a SavedModel.")(cmd_export.export)
 
 
 def run() -> None:
@@ -71,4 +70,5 @@ def run() -> None:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(exc.code)
+        finish_output()
         raise

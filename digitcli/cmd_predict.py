@@ -28,6 +28,7 @@ def predict(
     images: Annotated[
         Optional[list[str]],
         typer.Argument(
+            metavar="IMAGE",
             help="Image files (PNG, JPEG, BMP, GIF, TIFF, WebP), directories of them, or - for one image on "
             "standard input. Without any, predicts random test images.",
             show_default=False,

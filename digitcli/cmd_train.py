@@ -117,6 +117,7 @@ def train(
         dataset = load_data(data, download=True)
         from . import checkpoint, pipeline
         from . import train as train_mod
+        from .backend import device
 
         resumed = None
         if resume:
@@ -126,7 +127,7 @@ def train(
             say(err, f"Resuming after epoch {resumed[1]['epochs_done']} of {options['epochs']} from {state_file}")
             check_applies(options)
         config = train_mod.TrainConfig(**options)
-        say(err, "Model: " + pipeline.describe(config))
+        say(err, "Model: " + pipeline.describe(config) + f", on {device()}")
         listener = progress_mod.progress_for(progress.value, err)
         result = pipeline.train_and_save(
             config, dataset, output, listener, overwrite=overwrite, state_file=state_file, resumed=resumed,
@@ -137,7 +138,7 @@ def train(
         meta = result.metadata
         say(
             out,
-            f"Test accuracy: {meta['test_accuracy'] * 100:.2f} % (loss {meta['test_loss']:.4f}) "
+            f"Test accuracy: {meta['test_accuracy']:.2%} (loss {meta['test_loss']:.4f}) "
             f"on {meta['data']['n_test']:,} test images; trained in {meta['train_seconds']:.1f} s",
         )
         say(out, f"Saved model to {output}")

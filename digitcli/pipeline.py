@@ -77,7 +77,7 @@ def describe(config: train_mod.TrainConfig) -> str:
     """One line naming the resolved options; the architecture options only where they differ from the defaults."""
     resolved = config.resolved()
     text = (
-        f"{resolved.model}, {resolved.epochs} epochs, batch {resolved.batch_size}, "
+        f"{resolved.model}, {resolved.epochs} epoch{'' if resolved.epochs == 1 else 's'}, batch {resolved.batch_size}, "
         f"lr {resolved.lr:g}, validation split {resolved.val_split:g}, seed {resolved.seed}"
     )
     default = train_mod.TrainConfig(model=resolved.model).resolved()

@@ -110,7 +110,11 @@ def predict_sources(classifier: Classifier, items: list[tuple[str, object]], k: 
 
 
 def choose(pool: np.ndarray, count: int, seed: int, what: str = "test images") -> np.ndarray:
-    """`count` distinct indices drawn from `pool`, the same for the same seed."""
+    """`count` distinct indices drawn from `pool`, the same for the same seed.
+
+    Nested: the first N of `count` N+1 are those of `count` N (the head of one
+    seeded shuffle of the pool), so asking for more images only adds some.
+    """
     if count > len(pool):
         raise BadOption(f"--samples {count:,} is more than the {len(pool):,} {what} available")
-    return np.random.default_rng(seed).choice(pool, size=count, replace=False)
+    return np.asarray(pool)[np.random.default_rng(seed).permutation(len(pool))[:count]]

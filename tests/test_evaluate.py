@@ -32,8 +32,10 @@ def test_scores_match_a_hand_computation():
     assert (zero.precision, zero.recall, zero.f1, zero.support) == pytest.approx((1 / 2, 1 / 2, 1 / 2, 2))
     assert (one.precision, one.recall, one.support) == pytest.approx((2 / 3, 1.0, 2))
     assert one.f1 == pytest.approx(2 * (2 / 3) / (2 / 3 + 1))
-    assert (two.precision, two.recall, two.f1, two.support) == (0.0, 0.0, 0.0, 1)
-    assert all(score.support == 0 and score.f1 == 0 for score in result.per_class[3:])
+    # 2 is never predicted: its precision is undefined, its recall and F1 are 0
+    assert (two.precision, two.recall, two.f1, two.support) == (None, 0.0, 0.0, 1)
+    # 3-9: no images and never predicted: nothing is defined
+    assert all((s.precision, s.recall, s.f1, s.support) == (None, None, None, 0) for s in result.per_class[3:])
 
 
 def test_confusion_sums_and_trace_agree_with_accuracy():

@@ -173,7 +173,7 @@ def test_show_curves_and_model(tiny_model):
     curves = invoke("show", "curves", "--model", str(tiny_model))
     assert curves.exit_code == 0, curves.output
     first = curves.stdout.splitlines()[0]
-    assert first.startswith("mlp: 1 epochs (batch 128, lr 0.001, seed 0) in ") and "on 450 training images" in first
+    assert first.startswith("mlp: 1 epoch (batch 128, lr 0.001, seed 0) in ") and "on 450 training images" in first
     assert "loss" in curves.stdout and "accuracy" in curves.stdout and "\x1b" not in curves.stdout
     described = invoke("show", "model", "--model", str(tiny_model))
     assert described.exit_code == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -60,7 +61,7 @@ def test_plain_progress_has_one_line_per_epoch_and_no_control_codes(tmp_path):
     assert "\x1b" not in result.output and "\r" not in result.output
     lines = result.stderr.splitlines()
     assert lines[0] == "Data: bundled MNIST (offline copy): 24,345 training and 10,000 test images"
-    assert lines[1] == "Model: mlp, 2 epochs, batch 128, lr 0.001, validation split 0.1, seed 0"
+    assert lines[1] == "Model: mlp, 2 epochs, batch 128, lr 0.001, validation split 0.1, seed 0, on CPU"
     epoch_lines = [line for line in lines if line.startswith("epoch ")]
     assert [line.split()[1] for line in epoch_lines] == ["1/2", "2/2"]
     assert "val_acc" in epoch_lines[0]
@@ -68,6 +69,8 @@ def test_plain_progress_has_one_line_per_epoch_and_no_control_codes(tmp_path):
     stdout = result.stdout.splitlines()
     assert stdout[0].startswith("Test accuracy: ") and "on 10,000 test images" in stdout[0]
     assert stdout[1] == f"Saved model to {out}"
+    accuracy = re.match(r"Test accuracy: (\d{1,3}\.\d\d%) \(loss \d+\.\d{4}\) on", stdout[0])
+    assert accuracy and f"Test accuracy: {accuracy[1]} (" in invoke("eval", "--model", str(out)).stdout  # one format
 
 
 def test_existing_output_is_kept_without_overwrite(tiny_model, tmp_path):
