@@ -53,11 +53,12 @@ def constant_model(path: Path, probabilities) -> Path:
 
 
 def keras_probabilities(model_path: Path, images: np.ndarray) -> np.ndarray:
-    """A model file's probabilities for uint8 images, through Keras itself rather than the LiteRT form."""
+    """A model file's probabilities for images (uint8, or floats in [0, 1]), through Keras itself rather than the LiteRT form."""
     from digitcli.backend import keras
 
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "model.keras"  # Keras picks its loader by extension and ignores extra members
         shutil.copyfile(model_path, copy)
         model = keras.saving.load_model(copy, compile=False)
-    return np.asarray(model.predict(images.astype("float32") / 255.0, batch_size=2048, verbose=0))
+    x = images.astype("float32") / 255.0 if images.dtype == np.uint8 else images.astype("float32")
+    return np.asarray(model.predict(x, batch_size=2048, verbose=0))
