@@ -7,6 +7,7 @@ be used; DIGITS_ASCII, DIGITS_DEBUG and DIGITS_OFFLINE through the command line.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import pty
 import re
@@ -16,9 +17,10 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
+from rich.console import Console
 from typer.testing import CliRunner
 
-from digitcli import data
+from digitcli import data, progress
 from digitcli.cli import app
 from digitcli.errors import ModelFileError
 
@@ -83,12 +85,13 @@ def test_term_dumb_gets_plain_text(predict_args, tmp_path):
     assert "\x1b" not in shown
 
 
-def test_training_on_a_dumb_terminal_prints_plain_lines(tmp_path):
-    args = ["train", "--model", "mlp", "--epochs", "2", "--limit", "300", "--output", str(tmp_path / "m.keras")]
-    code, shown = on_terminal(args, {"TERM": "dumb", "DIGITS_DATA": "bundled"}, tmp_path)
-    assert code == 0, shown
-    assert "\x1b" not in shown and "\r" not in shown.replace("\r\n", "\n")  # the terminal itself ends lines with \r\n
-    assert [line.split()[1] for line in shown.splitlines() if line.startswith("epoch ")] == ["1/2", "2/2"]
+@pytest.mark.parametrize("term,live", [("xterm-256color", True), ("dumb", False), ("unknown", False)])
+def test_training_progress_is_live_only_on_a_capable_terminal(monkeypatch, term, live):
+    """What `digits train --progress auto` shows on a terminal (rich reads TERM when a console is made)."""
+    monkeypatch.setenv("TERM", term)
+    terminal = Console(file=io.StringIO(), force_terminal=True)
+    assert type(progress.progress_for("auto", terminal)) is (progress.RichProgress if live else progress.PlainProgress)
+    assert type(progress.progress_for("auto", Console(file=io.StringIO()))) is progress.PlainProgress  # a pipe, a file
 
 
 def test_digits_ascii_draws_with_plain_characters(tiny_model):
