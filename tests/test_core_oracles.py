@@ -48,6 +48,9 @@ def test_choose_more_than_the_pool_is_a_usage_error():
     with pytest.raises(BadOption) as raised:
         predict.choose(np.arange(1234), 1235, seed=0, what="misclassified test images")
     assert str(raised.value) == "--samples 1,235 is more than the 1,234 misclassified test images available"
+    with pytest.raises(BadOption) as default:
+        predict.choose(np.arange(3), 4, seed=0)
+    assert str(default.value) == "--samples 4 is more than the 3 test images available"
 
 
 def test_probabilities_of_uint8_images_are_scaled_to_unit():

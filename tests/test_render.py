@@ -56,6 +56,13 @@ def test_file_table_rows():
     assert rows[1:] == [["a.png", "3", "90.0%", "8:5.0%"], ["b/c.jpg", "1", "60.0%", "7:30.0%"]]
 
 
+def test_a_long_path_is_folded_whole_never_cut():
+    name = "scans/" + "very-long-folder-name/" * 4 + "seven.png"
+    lines = drawn(render.file_table([name], np.array([[7, 1]]), np.array([[0.9, 0.1]])), width=60)
+    column = "".join(cells(line)[0] for line in lines if "│" in line)
+    assert column == name and "…" not in "".join(lines)
+
+
 def test_per_class_table_rows():
     scores = [ClassScore(d, 0.5, 0.25, 1 / 3, 1000 + d) for d in range(10)]
     evaluation = Evaluation(n=10_045, accuracy=0.25, loss=1.0, per_class=scores, confusion=np.eye(10, dtype=int).tolist())
