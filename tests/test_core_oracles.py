@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from digitcli import data, evaluate, predict, store
-from digitcli.errors import BadOption, ModelFileError
+from digitcli.errors import BadOption, DataError, ModelFileError
 
 from oracle import OFFICIAL_TEST_SUPPORT, bundled
 
@@ -107,6 +107,14 @@ def test_bundled_test_labels_are_the_official_ones():
     np.testing.assert_array_equal(dataset.y_test, bundled("t10k-labels-idx1-ubyte"))
     np.testing.assert_array_equal(dataset.x_train[-1], bundled("train-images-idx3-ubyte")[-1])
     assert dataset.y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]  # MNIST's first training digits
+
+
+def test_a_magic_number_with_its_top_bit_set_is_named_as_written(tmp_path):
+    path = tmp_path / "images"
+    path.write_bytes(bytes.fromhex("80000803") + bytes(12))
+    with pytest.raises(DataError) as raised:
+        data.read_idx(path, images=True)
+    assert str(raised.value) == f"{path} has magic number 0x80000803, not 0x00000803: it is not an MNIST image file"
 
 
 def test_to_unit_scales_bytes_and_keeps_floats():
