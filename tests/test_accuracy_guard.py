@@ -37,7 +37,7 @@ def test_a_short_training_run_reaches_the_guard(guard_run):
     labels = bundled("t10k-labels-idx1-ubyte")
     accuracy = float(np.mean(keras_probabilities(path, bundled("t10k-images-idx3-ubyte")).argmax(axis=1) == labels))
     assert accuracy >= GUARD
-    printed = re.match(r"Test accuracy: ([\d.]+) % \(loss [\d.]+\) on 10,000 test images", result.stdout)
+    printed = re.match(r"Test accuracy: ([\d.]+)% \(loss [\d.]+\) on 10,000 test images", result.stdout)
     assert printed and float(printed[1]) == pytest.approx(100 * accuracy, abs=0.006)
 
 

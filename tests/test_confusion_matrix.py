@@ -45,7 +45,7 @@ def test_each_printed_row_is_a_true_digit():
     confusion[9][4], confusion[5][3], confusion[4][9], confusion[2][7] = 10, 6, 1, 2  # asymmetric on purpose
     evaluation = Evaluation(n=int(confusion.sum()), accuracy=0.9, loss=0.1,
                             per_class=[ClassScore(d, 0, 0, 0, 0) for d in range(10)], confusion=confusion.tolist())
-    text = drawn(render.confusion_table(evaluation, marked=[(9, 4, 10), (5, 3, 6)]))
+    text = drawn(render.confusion_table(evaluation, marked=[(9, 4, 10), (5, 3, 6)], width=100))
     assert "Confusion matrix (rows: true digit, columns: predicted)" in text
     rows = matrix_rows(text)
     assert sorted(rows) == list(range(10))
@@ -85,10 +85,11 @@ def test_eval_of_a_model_whose_answers_are_known(always_three):
     for digit in frequent:  # each drawn from its first image
         assert f"{digit} → 3: {support[digit]}" in text
         assert f"e.g. test image #{np.flatnonzero(labels == digit)[0]}" in text
-    per_class = re.findall(r"│\s+(\d)\s+│\s+([\d.]+)\s+│\s+([\d.]+)\s+│\s+([\d.]+)\s+│\s+([\d,]+)\s+│", text)
+    per_class = re.findall(r"│\s+(\d)\s+│\s+([\d.]+|n/a)\s+│\s+([\d.]+|n/a)\s+│\s+([\d.]+|n/a)\s+│\s+([\d,]+)\s+│", text)
     precision = threes / N
     assert per_class[3] == ("3", f"{precision:.4f}", "1.0000", f"{2 * precision / (precision + 1):.4f}", str(threes))
-    assert per_class[0] == ("0", "0.0000", "0.0000", "0.0000", str(support[0]))
+    # Never predicted: precision is undefined; F1 = 2TP / (2TP + FP + FN) = 0 / support.
+    assert per_class[0] == ("0", "n/a", "0.0000", "0.0000", str(support[0]))
 
 
 def test_eval_json_of_a_model_whose_answers_are_known(always_three):

@@ -78,8 +78,8 @@ def test_layers_and_model_tables():
     lines = drawn(render.layers_table([("dense", "Dense", "(10,)", 7850), ("flatten", "Flatten", "(784,)", 0)], 7850))
     rows = [cells(line) for line in lines if "│" in line or "┃" in line]
     assert lines[0] == "Layers"
-    assert rows == [["layer", "type", "output shape", "parameters"], ["dense", "Dense", "(10,)", "7,850"],
-                    ["flatten", "Flatten", "(784,)", "0"], ["total", "", "", "7,850"]]
+    assert rows == [["layer (type)", "output shape", "parameters"], ["dense (Dense)", "(10,)", "7,850"],
+                    ["flatten (Flatten)", "(784,)", "0"], ["total", "", "7,850"]]
     lines = drawn(render.model_table([("architecture", "mlp"), ("LiteRT form", "yes")], "m.keras"))
     assert lines[0] == "m.keras"
     assert [cells(line) for line in lines if "│" in line] == [["architecture", "mlp"], ["LiteRT form", "yes"]]
