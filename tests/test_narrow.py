@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from conftest import invoke
 from digitcli import evaluate, render
 from digitcli.cli import app
-from digitcli.cmd_show import training_options
+from digitcli.card import training_options
 from digitcli.ui import plural
 
 DIGITS = str(Path(sys.executable).with_name("digits"))
