@@ -7,14 +7,12 @@ happen inside the commands that need them, so that `digits --help` and
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Annotated
 
 import typer
 
 from . import __version__, cmd_eval, cmd_predict, cmd_show, cmd_train
-from .ui import configure, handle_sigterm, out, say
+from .ui import configure, out, say
 
 app = typer.Typer(
     name="digits",
@@ -56,14 +54,7 @@ app.add_typer(cmd_show.app, name="show")
 
 
 def run() -> None:
-    handle_sigterm()
-    try:
-        app()
-    except SystemExit as exc:
-        if exc.code in (130, 143):
-            # Interrupted mid-training: TensorFlow's worker threads may still be running, and
-            # tearing the interpreter down under them can crash. Everything is saved: just leave.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(exc.code)
-        raise
+    """The console script's entry (kept for installs made before `digitcli.__main__:run`)."""
+    from .__main__ import run as run_digits
+
+    run_digits()

@@ -86,7 +86,7 @@ def train(
 ) -> None:
     """Train a model on MNIST, show progress and learning curves, save it with its metadata."""
     with user_errors():
-        from . import charts, progress as progress_mod, store
+        from . import charts, interrupts, progress as progress_mod, store
 
         state_file = checkpoint_path(output, resume, overwrite)
         store.check_output(output, overwrite)
@@ -109,18 +109,23 @@ def train(
             f"lr {resolved.lr:g}, validation split {resolved.val_split:g}, seed {resolved.seed}",
         )
         listener = progress_mod.progress_for(progress.value, err)
-        result = train_mod.train(config, dataset, listener, state_file, resumed)
-        try:
-            if progress is not ProgressMode.none and result.history.get("loss"):
-                err.print(Text.from_ansi(charts.curves(result.history, err.width, color=err.color_system is not None)), soft_wrap=True)
-            extra = lite_form(result, dataset)
-            store.save(result.model, result.metadata, output, overwrite or resume, extra)
-        except OutputError as exc:
-            if not state_file.exists():
-                raise
-            raise OutputError(f"{exc}; the finished run is kept in {state_file}: fix that, then rerun with --resume") from None
-        except (KeyboardInterrupt, Terminated) as exc:  # training is done: its state still holds every epoch
-            raise checkpoint.interrupted(exc, state_file, resolved.epochs, resolved.epochs) from None
+        # From here on TensorFlow works: Ctrl-C and SIGTERM are acted on between steps (see interrupts).
+        with interrupts.deferred():
+            result = train_mod.train(config, dataset, listener, state_file, resumed)
+            try:
+                interrupts.check()
+                if progress is not ProgressMode.none and result.history.get("loss"):
+                    err.print(Text.from_ansi(charts.curves(result.history, err.width, color=err.color_system is not None)), soft_wrap=True)
+                extra = lite_form(result, dataset)
+                interrupts.check()  # the last moment to stop: the model file is written next
+                store.save(result.model, result.metadata, output, overwrite or resume, extra)
+            except OutputError as exc:
+                if not state_file.exists():
+                    raise
+                raise OutputError(f"{exc}; the finished run is kept in {state_file}: fix that, then rerun with --resume") from None
+            except (KeyboardInterrupt, Terminated) as exc:  # training is done: its state holds every epoch
+                raise checkpoint.interrupted(exc, state_file, resolved.epochs, resolved.epochs) from None
+            interrupts.forget()  # the model is saved: the run is complete, a late Ctrl-C changes nothing
         state_file.unlink(missing_ok=True)  # the run is complete: nothing left to resume
         meta = result.metadata
         say(

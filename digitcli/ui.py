@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
@@ -30,14 +29,6 @@ DEFAULT_MODEL_PATH = store.DEFAULT_PATH  # what `train` writes and every other c
 def say(console: Console, text: str, style: str | None = None) -> None:
     """Print text as it is: no markup, no highlighting, no wrapping of long paths."""
     console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
-
-
-def _on_sigterm(signum, frame):
-    raise Terminated()
-
-
-def handle_sigterm() -> None:
-    signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 @contextmanager

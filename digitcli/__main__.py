@@ -1,0 +1,25 @@
+"""The `digits` command (and `python -m digitcli`).
+
+The signal handlers go in before anything else is imported, so that Ctrl-C or
+SIGTERM at any moment of a run ends it with one line and the conventional
+exit code, never a traceback or a death by signal.
+"""
+
+import sys
+
+from . import interrupts
+from .errors import Terminated
+
+
+def run() -> None:
+    interrupts.install()
+    try:
+        from .cli import app
+    except (KeyboardInterrupt, Terminated) as exc:  # while the command line itself was loading
+        sys.stderr.write("Interrupted; nothing was saved.\n")
+        sys.exit(143 if isinstance(exc, Terminated) else 130)
+    app()
+
+
+if __name__ == "__main__":
+    run()
