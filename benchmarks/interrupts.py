@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 RECIPES = {  # on a small copy of MNIST (2,000 training, 1,000 test images), so that runs stay short
@@ -59,6 +60,7 @@ class Run:
                                         stderr=subprocess.PIPE, text=True)
         self.lines: list[tuple[float, str]] = []
         self.stdout = ""
+        self.finished = None
         self._readers = [threading.Thread(target=self._read_err), threading.Thread(target=self._read_out)]
         for reader in self._readers:
             reader.start()
@@ -77,6 +79,7 @@ class Run:
             self.process.kill()
             self.process.wait()
             code = None  # hung
+        self.finished = time.monotonic()
         for reader in self._readers:
             reader.join()
         return code
@@ -122,6 +125,9 @@ def main() -> int:
     parser.add_argument("--busy", type=int, default=2, help="CPU-spinning processes to run meanwhile")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--command", default="digits", help="how to run digits")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at a time")
+    parser.add_argument("--stretch", type=float, default=1.2,
+                        help="signals fall within this multiple of a reference run's duration")
     args = parser.parse_args()
     command = shlex.split(args.command)
     rng = random.Random(args.seed)
@@ -131,23 +137,30 @@ def main() -> int:
               "states resumed to the end": 0}
     problems = []
     phases: dict[str, int] = {}
+    latencies: list[float] = []
+    lock = threading.Lock()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             small_mnist(work / "small.npz")
             print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
             durations = {}
-            for name, recipe in RECIPES.items():  # a reference run of each, on the same busy machine
-                run = Run(command, ["train", *recipe, "--progress", "plain", "-o", f"ref-{name}.keras"], work)
+            references = {name: Run(command, ["train", *recipe, "--progress", "plain", "-o", f"ref-{name}.keras"], work)
+                          for name, recipe in RECIPES.items()}  # side by side, as the trials run
+            for name, run in references.items():
                 if run.wait() != 0:
                     print(run.stderr)
                     return 2
-                durations[name] = time.monotonic() - run.started
+                durations[name] = run.finished - run.started
                 print(f"reference {name}: {durations[name]:.1f} s", flush=True)
+            plans = []
             for i in range(args.runs):
                 name = "cnn" if i % 2 == 0 else "mlp"
                 sig = rng.choice([signal.SIGINT, signal.SIGTERM])
-                delay = rng.uniform(EARLIEST_S, durations[name] * 1.05)
+                plans.append((i, name, sig, rng.uniform(EARLIEST_S, durations[name] * args.stretch)))
+
+            def trial(plan) -> None:
+                i, name, sig, delay = plan
                 output = f"run{i}.keras"
                 run = Run(command, ["train", *RECIPES[name], "--progress", "plain", "-o", output], work)
                 time.sleep(max(0.0, run.started + delay - time.monotonic()))
@@ -155,14 +168,22 @@ def main() -> int:
                 if run.process.poll() is None:
                     run.process.send_signal(sig)
                 code = run.wait()
-                where = phase(run, sent_at)
-                counts["runs"] += 1
-                verdict = check(run, code, sig, work / output, command, where, counts)
-                phases[where] = phases.get(where, 0) + 1
-                label = f"run {i:2}: {name} {signal.Signals(sig).name:7} at {sent_at:5.1f} s ({where:9}) -> exit {code}"
+                latency = run.finished - run.started - sent_at
+                with lock:
+                    where = phase(run, sent_at)
+                    counts["runs"] += 1
+                    phases[where] = phases.get(where, 0) + 1
+                    if code in EXPECTED.values():
+                        latencies.append(latency)
+                verdict = check(run, code, sig, work / output, command, counts, lock)
+                label = (f"run {i:2}: {name} {signal.Signals(sig).name:7} at {sent_at:5.1f} s ({where:9}) "
+                         f"-> exit {code} {latency:.1f} s later")
                 print(f"{label}: {verdict}", flush=True)
                 if verdict != "ok":
                     problems.append(f"{label}: {verdict}\n{run.stderr}")
+
+            with ThreadPoolExecutor(args.jobs) as pool:
+                list(pool.map(trial, plans))
     finally:
         for spinner in spinners:
             spinner.kill()
@@ -171,46 +192,51 @@ def main() -> int:
     print("| " + " | ".join(counts) + " |")
     print("|" + " --- |" * len(counts))
     print("| " + " | ".join(str(v) for v in counts.values()) + " |")
+    latencies.sort()
+    if latencies:
+        print(f"from the signal to the exit of a stopped run: median {latencies[len(latencies) // 2]:.1f} s, "
+              f"longest {latencies[-1]:.1f} s (reference cnn run {durations['cnn']:.1f} s)")
     print("signals by phase: " + ", ".join(f"{k} {v}" for k, v in sorted(phases.items())))
     for problem in problems:
         print("\n" + problem)
     return 1 if counts["crashes"] or counts["wrong exit codes"] or counts["wrong states"] or counts["hangs"] else 0
 
 
-def check(run: Run, code: int | None, sig: int, output: Path, command: list[str], where: str, counts: dict) -> str:
+def check(run: Run, code: int | None, sig: int, output: Path, command: list[str], counts: dict, lock) -> str:
     """The verdict on one interrupted run (and on resuming its state)."""
+    verdict, outcome = _check(run, code, sig, output, command)
+    with lock:
+        for key in outcome:
+            counts[key] += 1
+    return verdict
+
+
+def _check(run: Run, code: int | None, sig: int, output: Path, command: list[str]) -> tuple[str, list[str]]:
+    """(verdict, the counters it adds to)."""
     state = output.with_name(output.name + ".resume")
     if code is None:
-        counts["hangs"] += 1
-        return "hung"
+        return "hung", ["hangs"]
     if code < 0 or any(sign in run.stderr for sign in CRASH_SIGNS):
-        counts["crashes"] += 1
-        return "crash"
+        return "crash", ["crashes"]
     if code == 0 and "Saved model to" in run.stdout and output.exists():
-        counts["finished before the signal"] += 1
-        return "ok"
+        return "ok", ["finished before the signal"]
     if code != EXPECTED[sig]:
-        counts["wrong exit codes"] += 1
-        return f"wrong exit code (expected {EXPECTED[sig]})"
+        return f"wrong exit code (expected {EXPECTED[sig]})", ["wrong exit codes"]
     shown = run.epoch_lines()
     if not state.exists():
-        counts["stopped, nothing to keep"] += 1
         if shown or output.exists():
-            counts["wrong states"] += 1
-            return "an epoch was shown but no state was kept"
-        return "ok"
-    counts["stopped with a state"] += 1
+            return "an epoch was shown but no state was kept", ["stopped, nothing to keep", "wrong states"]
+        return "ok", ["stopped, nothing to keep"]
     said = re.search(r"after epoch (\d+) of (\d+)", run.stderr)
     if not said or not shown or int(said.group(1)) != shown[-1]:
-        counts["wrong states"] += 1
-        return f"the state is not the last epoch shown ({shown[-1:]}, message {said and said.group(0)})"
+        return (f"the state is not the last epoch shown ({shown[-1:]}, message {said and said.group(0)})",
+                ["stopped with a state", "wrong states"])
     kept, planned = int(said.group(1)), int(said.group(2))
     resumed = Run(command, ["train", "--resume", "--progress", "plain", "-o", output.name], output.parent)
     resumed_code = resumed.wait()
     first = resumed.epoch_lines()[:1]
     if resumed_code is None or resumed_code < 0 or any(sign in resumed.stderr for sign in CRASH_SIGNS):
-        counts["crashes"] += 1
-        return f"the resumed run crashed (exit {resumed_code}):\n{resumed.stderr}"
+        return f"the resumed run crashed (exit {resumed_code}):\n{resumed.stderr}", ["stopped with a state", "crashes"]
     if (
         resumed_code != 0
         or f"Resuming after epoch {kept} of {planned}" not in resumed.stderr
@@ -218,10 +244,9 @@ def check(run: Run, code: int | None, sig: int, output: Path, command: list[str]
         or state.exists()
         or history_length(output) != planned
     ):
-        counts["wrong states"] += 1
-        return f"the state did not resume to the end (exit {resumed_code}):\n{resumed.stderr}"
-    counts["states resumed to the end"] += 1
-    return "ok"
+        return (f"the state did not resume to the end (exit {resumed_code}):\n{resumed.stderr}",
+                ["stopped with a state", "wrong states"])
+    return "ok", ["stopped with a state", "states resumed to the end"]
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ EVAL_BATCH = 2048
 MIN_PER_DIGIT = 10  # fewer training images of a digit than this: warn that little can be learned
 MIN_JUDGED = 50  # images needed before a run's final accuracy can be called chance
 CHANCE_MARGIN = 0.05  # a run whose accuracy is within this of one fixed guess learned nothing
+# A guess gives a loss of ln 10 = 2.3; a mean loss ten times that means the weights have blown up.
+EXPLODED_LOSS = 10 * math.log(10)
 
 
 @dataclass
@@ -140,14 +142,17 @@ def train(
     seconds = earlier_seconds + time.perf_counter() - started
     keys = dict.fromkeys([*previous, *fitted])  # a resumed run may have no epochs left to fit
     history = {key: [float(v) for v in [*previous.get(key, []), *fitted.get(key, [])]] for key in keys}
+    smaller = f"try a smaller --lr than {config.lr:g}"
     if bridge.bad_loss is not None:
-        failure = f"the loss became {bridge.bad_loss} in epoch {bridge.bad_epoch + 1}"
+        how = f"exploded to {bridge.bad_loss:.3g}" if math.isfinite(bridge.bad_loss) else f"became {bridge.bad_loss}"
+        failure = f"the loss {how} in epoch {bridge.bad_epoch + 1}; {smaller}"
     else:
         failure = at_chance(history, y_val if len(x_val) else y_train)
+        failure = failure and f"{failure}; {smaller}, or check the data"
     if failure:
         if resumed is None and state_file is not None and state_file.exists():
             state_file.unlink()  # only this run's epochs before it failed
-        raise TrainingError(f"training failed: {failure}; try a smaller --lr than {config.lr:g}; no model was saved")
+        raise TrainingError(f"training failed: {failure}; no model was saved")
     test_probabilities = model.predict(to_unit(dataset.x_test), batch_size=EVAL_BATCH, verbose=0)
     scores = evaluate.evaluate(test_probabilities, dataset.y_test)  # the numbers `digits eval` reports
     metadata = {
@@ -189,7 +194,7 @@ def _training_data(config: TrainConfig, x: np.ndarray, y: np.ndarray, seed: int)
 class _KerasBridge(keras.callbacks.Callback):
     """Turns Keras callbacks into Listener calls and checkpoints.
 
-    Stops at the next batch on a non-finite loss or a Ctrl-C/SIGTERM (see
+    Stops at the next batch on an exploded or non-finite loss, or on a Ctrl-C/SIGTERM (see
     interrupts.deferred); an epoch cut short is neither kept nor shown, so the
     last epoch shown is the one an interrupt keeps.
     """
@@ -218,7 +223,7 @@ class _KerasBridge(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
         loss = logs.get("loss")
-        if loss is not None and not math.isfinite(loss):
+        if loss is not None and not loss <= EXPLODED_LOSS:  # `not <=` also catches NaN
             self.bad_loss, self.bad_epoch = loss, self._epoch
             self.model.stop_training = True
         elif interrupts.requested() is not None:
@@ -250,8 +255,8 @@ def too_few_to_learn(labels: np.ndarray) -> str | None:
         return None
     digit = int(counts.argmin())
     return (
-        f"only {len(labels):,} training images, {counts[digit]} of them a {digit}: too few to learn every digit "
-        f"(at least {MIN_PER_DIGIT} of each is needed); expect a model little better than chance"
+        f"too few training images to learn from: {len(labels):,}, with {counts[digit]} of digit {digit} "
+        f"(at least {MIN_PER_DIGIT} of each digit are needed); expect a model little better than chance"
     )
 
 
