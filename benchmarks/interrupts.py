@@ -1,9 +1,11 @@
 """Stress test: Ctrl-C and SIGTERM at random moments of short `digits train` runs on a busy machine.
 
 Each run trains a small model (cnn or mlp, alternately) and gets SIGINT or
-SIGTERM (at random) at a moment drawn uniformly from its expected duration:
-start-up, data loading, model building, any batch of any epoch, validation,
-scoring, the LiteRT check and saving. Every interrupted run that kept a state
+SIGTERM (at random) at a random moment: a random point of the run (its start,
+its Data or Model line, or the line of any of its epochs), then a random delay
+of up to `--spread` seconds. So signals fall in start-up, data loading, model
+building, any batch of any epoch, validation, and the scoring, LiteRT check
+and saving after the last epoch, whatever the machine's speed. Every interrupted run that kept a state
 is then resumed (without interruption) to the end. Counted:
 
 - crashes: a negative exit code (death by a signal, e.g. -11 SIGSEGV) or a
@@ -17,7 +19,7 @@ is then resumed (without interruption) to the end. Counted:
 Meanwhile `--busy` processes spin on the CPU. Usage (from the repository,
 with digits installed):
 
-    nice -n 10 python benchmarks/interrupts.py --runs 50 --busy 2 --seed 0
+    python benchmarks/interrupts.py --runs 50 --jobs 4 --seed 0
 
 `--command` runs another build, e.g. `--command "python -m digitcli"`.
 """
@@ -68,6 +70,12 @@ class Run:
     def _read_err(self):
         for line in self.process.stderr:
             self.lines.append((time.monotonic() - self.started, line.rstrip("\n")))
+        self.finished = time.monotonic()  # stderr closes as the process ends
+
+    def seen(self, prefix: str | None) -> None:
+        """Wait until stderr shows a line starting with `prefix` (or the process ends)."""
+        while prefix and self.process.poll() is None and not any(line.startswith(prefix) for _, line in self.lines):
+            time.sleep(0.01)
 
     def _read_out(self):
         self.stdout = self.process.stdout.read()
@@ -79,7 +87,6 @@ class Run:
             self.process.kill()
             self.process.wait()
             code = None  # hung
-        self.finished = time.monotonic()
         for reader in self._readers:
             reader.join()
         return code
@@ -126,8 +133,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--command", default="digits", help="how to run digits")
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time")
-    parser.add_argument("--stretch", type=float, default=1.2,
-                        help="signals fall within this multiple of a reference run's duration")
+    parser.add_argument("--spread", type=float, default=4.0,
+                        help="the signal comes up to this many seconds after its moment's line")
     args = parser.parse_args()
     command = shlex.split(args.command)
     rng = random.Random(args.seed)
@@ -144,26 +151,20 @@ def main() -> int:
             work = Path(tmp)
             small_mnist(work / "small.npz")
             print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
-            durations = {}
-            references = {name: Run(command, ["train", *recipe, "--progress", "plain", "-o", f"ref-{name}.keras"], work)
-                          for name, recipe in RECIPES.items()}  # side by side, as the trials run
-            for name, run in references.items():
-                if run.wait() != 0:
-                    print(run.stderr)
-                    return 2
-                durations[name] = run.finished - run.started
-                print(f"reference {name}: {durations[name]:.1f} s", flush=True)
             plans = []
             for i in range(args.runs):
                 name = "cnn" if i % 2 == 0 else "mlp"
+                epochs = int(RECIPES[name][RECIPES[name].index("--epochs") + 1])
+                anchors = [None, "Data:", "Model:", *(f"epoch {e}/" for e in range(1, epochs + 1))]
                 sig = rng.choice([signal.SIGINT, signal.SIGTERM])
-                plans.append((i, name, sig, rng.uniform(EARLIEST_S, durations[name] * args.stretch)))
+                plans.append((i, name, sig, rng.choice(anchors), rng.uniform(EARLIEST_S, args.spread)))
 
             def trial(plan) -> None:
-                i, name, sig, delay = plan
+                i, name, sig, anchor, delay = plan
                 output = f"run{i}.keras"
                 run = Run(command, ["train", *RECIPES[name], "--progress", "plain", "-o", output], work)
-                time.sleep(max(0.0, run.started + delay - time.monotonic()))
+                run.seen(anchor)
+                time.sleep(delay)
                 sent_at = time.monotonic() - run.started
                 if run.process.poll() is None:
                     run.process.send_signal(sig)
@@ -195,7 +196,7 @@ def main() -> int:
     latencies.sort()
     if latencies:
         print(f"from the signal to the exit of a stopped run: median {latencies[len(latencies) // 2]:.1f} s, "
-              f"longest {latencies[-1]:.1f} s (reference cnn run {durations['cnn']:.1f} s)")
+              f"longest {latencies[-1]:.1f} s")
     print("signals by phase: " + ", ".join(f"{k} {v}" for k, v in sorted(phases.items())))
     for problem in problems:
         print("\n" + problem)

@@ -17,7 +17,7 @@ def run() -> None:
         from .cli import app
     except (KeyboardInterrupt, Terminated) as exc:  # while the command line itself was loading
         sys.stderr.write("Interrupted; nothing was saved.\n")
-        sys.exit(143 if isinstance(exc, Terminated) else 130)
+        sys.exit(interrupts.EXIT_CODES[interrupts.signal_of(exc)])
     app()
 
 

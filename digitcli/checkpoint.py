@@ -17,9 +17,9 @@ import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
-from . import store
+from . import interrupts, store
 from .backend import keras
-from .errors import BadOption, DataError, Interrupted, ModelFileError, Terminated
+from .errors import BadOption, DataError, Interrupted, ModelFileError
 
 STATE_MEMBER = "digits-resume.json"
 SAVE_EVERY_S = 5.0
@@ -116,7 +116,8 @@ class Checkpoint:
 
 def interrupted(exc: BaseException, path: Path | None, epochs_done: int, planned: int) -> Interrupted:
     """What to tell the user: which epoch's state was kept, and the command that resumes."""
-    signal_name, code = ("SIGTERM", 143) if isinstance(exc, Terminated) else ("Ctrl-C", 130)
+    signum = interrupts.signal_of(exc)
+    signal_name, code = interrupts.NAMES[signum], interrupts.EXIT_CODES[signum]
     if path is None or not path.exists():
         return Interrupted(f"Interrupted by {signal_name} before an epoch finished; nothing was saved.", code)
     output = path.with_name(path.name.removesuffix(store.STATE_SUFFIX))

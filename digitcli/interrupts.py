@@ -38,6 +38,11 @@ def exception_for(signum: int) -> BaseException:
     return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
+def signal_of(exc: BaseException) -> int:
+    """The signal behind a KeyboardInterrupt or Terminated."""
+    return signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+
+
 def install() -> None:
     """Make SIGTERM raise `Terminated` the way Ctrl-C raises KeyboardInterrupt (for the command line)."""
     signal.signal(signal.SIGINT, _raise)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -135,8 +136,8 @@ def test_the_same_seed_gives_identical_weights(tmp_path):
 @pytest.mark.parametrize(
     "lr,message",
     [
-        ("1e20", "the loss became nan in epoch 1; try a smaller --lr than 1e+20"),
-        ("1e6", "the loss exploded to 1.35e+15 in epoch 1; try a smaller --lr than 1e+06"),
+        ("1e20", r"the loss became nan in epoch 1; try a smaller --lr than 1e\+20"),
+        ("1e6", r"the loss exploded to \d\.\d+e\+\d+ in epoch 1; try a smaller --lr than 1e\+06"),
     ],
 )
 def test_a_loss_that_explodes_stops_training_and_saves_nothing(tiny_model, tmp_path, lr, message):
@@ -146,7 +147,7 @@ def test_a_loss_that_explodes_stops_training_and_saves_nothing(tiny_model, tmp_p
     result = invoke("train", "--model", "mlp", "--lr", lr, "--limit", "1000", "--epochs", "2",
                     "--output", str(target), "--overwrite")
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[-1] == f"Error: training failed: {message}; no model was saved"
+    assert re.fullmatch(f"Error: training failed: {message}; no model was saved", result.stderr.splitlines()[-1])
     assert sha256(target) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.keras"]
 
