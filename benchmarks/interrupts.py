@@ -1,8 +1,9 @@
 """Stress test: Ctrl-C and SIGTERM at random moments of short `digits train` runs on a busy machine.
 
 Each run trains a small model (cnn or mlp, alternately) and gets SIGINT or
-SIGTERM (at random) at a random moment: a random point of the run (its start,
-its Data or Model line, or the line of any of its epochs), then a random delay
+SIGTERM (at random) at a random moment: a random point of the run (the moment
+it handles signals, i.e. once Python has started and run `digits`' first
+lines; its Data or Model line; or the line of any of its epochs), then a random delay
 of up to `--spread` seconds. So signals fall in start-up, data loading, model
 building, any batch of any epoch, validation, and the scoring, LiteRT check
 and saving after the last epoch, whatever the machine's speed. Every interrupted run that kept a state
@@ -48,7 +49,6 @@ RECIPES = {  # on a small copy of MNIST (2,000 training, 1,000 test images), so 
 }
 EXPECTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 CRASH_SIGNS = ("Traceback", "Fatal Python error", "Segmentation fault", "Aborted", "core dumped")
-EARLIEST_S = 0.1  # before this, Python itself is still starting and no program can handle a signal
 TIMEOUT_S = 900
 
 
@@ -73,9 +73,23 @@ class Run:
         self.finished = time.monotonic()  # stderr closes as the process ends
 
     def seen(self, prefix: str | None) -> None:
-        """Wait until stderr shows a line starting with `prefix` (or the process ends)."""
-        while prefix and self.process.poll() is None and not any(line.startswith(prefix) for _, line in self.lines):
+        """Wait until stderr shows a line starting with `prefix` (or the process ends).
+
+        With no prefix, wait until the process handles SIGTERM itself: before
+        that, Python is still starting up and no program can answer a signal.
+        """
+        while self.process.poll() is None and not (
+            any(line.startswith(prefix) for _, line in self.lines) if prefix else self.catches(signal.SIGTERM)
+        ):
             time.sleep(0.01)
+
+    def catches(self, sig: int) -> bool:
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:  # ended, or not Linux
+            return True
+        caught = int(status.split("SigCgt:")[1].split()[0], 16)
+        return bool(caught & (1 << (sig - 1)))
 
     def _read_out(self):
         self.stdout = self.process.stdout.read()
@@ -157,7 +171,7 @@ def main() -> int:
                 epochs = int(RECIPES[name][RECIPES[name].index("--epochs") + 1])
                 anchors = [None, "Data:", "Model:", *(f"epoch {e}/" for e in range(1, epochs + 1))]
                 sig = rng.choice([signal.SIGINT, signal.SIGTERM])
-                plans.append((i, name, sig, rng.choice(anchors), rng.uniform(EARLIEST_S, args.spread)))
+                plans.append((i, name, sig, rng.choice(anchors), rng.uniform(0, args.spread)))
 
             def trial(plan) -> None:
                 i, name, sig, anchor, delay = plan

@@ -67,9 +67,8 @@ class Checkpoint:
         if now - self.last_save >= SAVE_EVERY_S or epochs_done >= planned:
             self.last_save = now
             self._save()
-        else:
-            optimizer = self.model.optimizer
-            self.weights = (self.model.get_weights(), [v.numpy() for v in optimizer.variables])
+        if self.written != epochs_done:  # not on disk: not due yet, or the disk refused it
+            self.weights = (self.model.get_weights(), [v.numpy() for v in self.model.optimizer.variables])
 
     def save_last(self) -> int:
         """Write the last finished epoch (if it is not on disk yet); return the epochs the state file holds."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitcli import store
+from digitcli import checkpoint, store
 
 from conftest import flat, invoke, sha256, tiny_arrays, write_npz
 
@@ -59,6 +59,11 @@ def test_the_signal_after_epoch_n_keeps_epoch_n_and_resume_starts_at_n_plus_1(tm
         "Resume with: digits train --resume --output models/digits.keras\n"
     )
     assert state_epochs(state) == 2 and not (tmp_path / "models" / "digits.keras").exists()
+    # A second way to the same weights: the same options and seed for 2 epochs (the mlp's rate is constant).
+    two = invoke("train", *SLOW_EPOCHS, "--epochs", "2", "--output", str(tmp_path / "two.keras"))
+    assert two.exit_code == 0, two.output
+    kept, straight = checkpoint.load(state)[0].get_weights(), store.load(tmp_path / "two.keras")[0].get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(kept, straight, strict=True))
 
     code, log = run_until(["train", "--resume", *SLOW_EPOCHS], tmp_path, "epoch 5/7", signal.SIGTERM)
     assert code == 143, log
