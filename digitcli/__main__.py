@@ -15,10 +15,11 @@ def run() -> None:
     interrupts.install()
     try:
         from .cli import app
-    except (KeyboardInterrupt, Terminated) as exc:  # while the command line itself was loading
+
+        app()
+    except (KeyboardInterrupt, Terminated) as exc:  # while the command line itself was loading or being built
         sys.stderr.write("Interrupted; nothing was saved.\n")
         sys.exit(interrupts.EXIT_CODES[interrupts.signal_of(exc)])
-    app()
 
 
 if __name__ == "__main__":

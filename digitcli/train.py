@@ -83,7 +83,7 @@ def train(
     state_file: Path | None = None,
     resumed: tuple | None = None,
 ) -> TrainResult:
-    """Train a model; with `state_file`, keep a resumable state there after every epoch.
+    """Train a model; with `state_file`, keep the last finished epoch resumable there.
 
     `resumed` is (model, state) from checkpoint.load, to continue an interrupted run.
     """
@@ -206,7 +206,6 @@ class _KerasBridge(keras.callbacks.Callback):
         self.saver = saver
         self.bad_loss = None
         self.bad_epoch = None
-        self.epochs_done = 0
         self._epoch = 0
         self._epoch_start = 0.0
         self._cut = False
@@ -242,7 +241,6 @@ class _KerasBridge(keras.callbacks.Callback):
         logs = dict(logs or {})
         if self.saver:
             self.saver.keep(epoch + 1, logs, self.params["epochs"])  # kept before it is shown
-        self.epochs_done = epoch + 1
         self.listener.on_epoch_end(epoch, logs, time.perf_counter() - self._epoch_start)
         if interrupts.requested() is not None:
             self.model.stop_training = True
