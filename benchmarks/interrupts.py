@@ -247,7 +247,7 @@ def _check(run: Run, code: int | None, sig: int, output: Path, command: list[str
         return (f"the state is not the last epoch shown ({shown[-1:]}, message {said and said.group(0)})",
                 ["stopped with a state", "wrong states"])
     kept, planned = int(said.group(1)), int(said.group(2))
-    resumed = Run(command, ["train", "--resume", "--progress", "plain", "-o", output.name], output.parent)
+    resumed = Run(command, ["train", "--resume", "--data", "small.npz", "--progress", "plain", "-o", output.name], output.parent)
     resumed_code = resumed.wait()
     first = resumed.epoch_lines()[:1]
     if resumed_code is None or resumed_code < 0 or any(sign in resumed.stderr for sign in CRASH_SIGNS):
