@@ -6,12 +6,15 @@ so that `digits --help` never pays for TensorFlow.
 
 import os
 
+from . import interrupts
 from .quiet import quiet_stderr
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-# Some of TensorFlow's import-time messages ignore TF_CPP_MIN_LOG_LEVEL.
-with quiet_stderr():
+# Some of TensorFlow's import-time messages ignore TF_CPP_MIN_LOG_LEVEL. A Ctrl-C
+# half-way through would leave TensorFlow half set up for the interpreter's
+# teardown: it is acted on once the import is done (see interrupts).
+with quiet_stderr(), interrupts.deferred():
     import keras
     import tensorflow as tf
 

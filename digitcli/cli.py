@@ -7,14 +7,12 @@ happen inside the commands that need them, so that `digits --help` and
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Annotated
 
 import typer
 
 from . import __version__, cmd_draw, cmd_eval, cmd_export, cmd_predict, cmd_robustness, cmd_serve, cmd_show, cmd_train, cmd_tune
-from .ui import configure, finish_output, handle_sigterm, out, say
+from .ui import configure, out, say
 
 app = typer.Typer(
     name="digits",
@@ -60,15 +58,7 @@ app.command("export", short_help="Write a model as LiteRT or a SavedModel.")(cmd
 
 
 def run() -> None:
-    handle_sigterm()
-    try:
-        app()
-    except SystemExit as exc:
-        if exc.code in (130, 143):
-            # Interrupted mid-training: TensorFlow's worker threads may still be running, and
-            # tearing the interpreter down under them can crash. Everything is saved: just leave.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(exc.code)
-        finish_output()
-        raise
+    """The console script's entry (kept for installs made before `digitcli.__main__:run`)."""
+    from .__main__ import run as run_digits
+
+    run_digits()

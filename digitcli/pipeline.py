@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import checkpoint, data, lite, store
+from . import checkpoint, data, interrupts, lite, store
 from . import train as train_mod
 from .data import to_unit
 from .errors import OutputError, Terminated
@@ -34,20 +34,25 @@ def train_and_save(
     `digits tune`, for instance). With `tensorboard`, Keras writes its logs there.
     """
     callbacks = (tensorboard_callback(tensorboard),) if tensorboard else ()
-    result = train_mod.train(config, dataset, listener, state_file, resumed, callbacks=callbacks)
-    result.metadata.update(extra_metadata or {})
-    planned = result.metadata["training"]["epochs"]
-    try:
-        extra = lite_form(result, dataset, listener.on_notice)
-        store.save(result.model, result.metadata, output, overwrite or resumed is not None, extra)
-    except OutputError as exc:
-        if state_file is None or not state_file.exists():
-            raise
-        raise OutputError(f"{exc}; the finished run is kept in {state_file}: fix that, then rerun with --resume") from None
-    except (KeyboardInterrupt, Terminated) as exc:  # training is done: its state still holds every epoch
-        if state_file is None:
-            raise
-        raise checkpoint.interrupted(exc, state_file, planned, planned) from None
+    # From here on TensorFlow works: Ctrl-C and SIGTERM are acted on between steps (see interrupts).
+    with interrupts.deferred():
+        result = train_mod.train(config, dataset, listener, state_file, resumed, callbacks=callbacks)
+        result.metadata.update(extra_metadata or {})
+        planned = result.metadata["training"]["epochs"]
+        try:
+            interrupts.check()
+            extra = lite_form(result, dataset, listener.on_notice)
+            interrupts.check()  # the last moment to stop: the model file is written next
+            store.save(result.model, result.metadata, output, overwrite or resumed is not None, extra)
+        except OutputError as exc:
+            if state_file is None or not state_file.exists():
+                raise
+            raise OutputError(f"{exc}; the finished run is kept in {state_file}: fix that, then rerun with --resume") from None
+        except (KeyboardInterrupt, Terminated) as exc:  # training is done: its state holds every epoch
+            if state_file is None:
+                raise
+            raise checkpoint.interrupted(exc, state_file, planned, planned) from None
+        interrupts.forget()  # the model is saved: the run is complete, a late Ctrl-C changes nothing
     if state_file is not None:
         state_file.unlink(missing_ok=True)  # the run is complete: nothing left to resume
     return result

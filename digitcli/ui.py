@@ -39,14 +39,6 @@ def say(console: Console, text: str, style: str | None = None) -> None:
     console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
 
 
-def _on_sigterm(signum, frame):
-    raise Terminated()
-
-
-def handle_sigterm() -> None:
-    signal.signal(signal.SIGTERM, _on_sigterm)
-
-
 def closed_pipe() -> None:
     """Stop quietly because the reader of stdout has gone (`digits ... | head`), as Unix tools do.
 

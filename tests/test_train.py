@@ -8,11 +8,12 @@ import subprocess
 import sys
 import zipfile
 
+import numpy as np
 import pytest
 
 from digitcli import __version__, data, store
 
-from conftest import flat, invoke, sha256
+from conftest import flat, invoke, sha256, tiny_arrays, write_npz
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], []])
@@ -204,3 +205,39 @@ def test_a_state_that_cannot_be_written_does_not_stop_training(tmp_path, monkeyp
     notes = [line for line in result.stderr.splitlines() if line.startswith("Note: cannot save the resumable state")]
     assert notes == [f"Note: cannot save the resumable state to {target}.resume (No space left on device); training goes on without it"]
     assert store.read_metadata(target)["training"]["epochs"] == 2
+
+
+def test_a_run_that_ends_at_chance_fails_and_saves_nothing(tiny_model, tmp_path):
+    """Random labels cannot be learned: the validation accuracy ends at chance."""
+    arrays = tiny_arrays(n_train=1000, n_test=50, seed=3)
+    npz = write_npz(tmp_path / "noise.npz", arrays)
+    target = tmp_path / "keep.keras"
+    target.write_bytes(tiny_model.read_bytes())
+    before = sha256(target)
+    result = invoke("train", "--model", "mlp", "--epochs", "2", "--data", str(npz), "--output", str(target),
+                    "--overwrite", "--progress", "none")
+    assert result.exit_code == 1
+    guess = np.bincount(arrays[1][900:], minlength=10).max() / 100  # the last 10 % validate
+    assert re.fullmatch(
+        r"Error: training failed: validation accuracy ended at \d+\.\d %, no better than chance "
+        rf"\({guess * 100:.1f} % by always guessing one digit\); try a smaller --lr than 0\.001, "
+        r"or check the data; no model was saved",
+        result.stderr.splitlines()[-1],
+    ), result.stderr
+    assert sha256(target) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.keras", "noise.npz"]
+
+
+def test_a_training_set_too_small_to_learn_from_gets_a_warning(tmp_path):
+    labels = data.load("bundled").y_train[:4]  # --limit 5 keeps 4 for training, 1 for validation
+    counts = np.bincount(labels, minlength=10)
+    result = invoke("train", "--model", "mlp", "--epochs", "1", "--limit", "5", "--output", str(tmp_path / "m.keras"),
+                    "--progress", "none")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[2] == (
+        f"Note: too few training images to learn from: 4, with 0 of digit {int(counts.argmin())} "
+        "(at least 10 of each digit are needed); expect a model little better than chance"
+    )
+    enough = invoke("train", "--model", "mlp", "--epochs", "1", "--limit", "300", "--output", str(tmp_path / "n.keras"),
+                    "--progress", "none")
+    assert enough.exit_code == 0 and "too few" not in enough.stderr

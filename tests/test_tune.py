@@ -90,7 +90,7 @@ def test_new_train_options_land_in_metadata_show_model_and_tensorboard(tmp_path)
                     "--optimizer", "sgd", "--output", str(output), "--progress", "none", "--tensorboard", str(logs))
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[1] == (
-        "Model: mlp, 1 epochs, batch 128, lr 0.001, validation split 0.1, seed 0, optimizer sgd, hidden 64,32, dropout 0.2"
+        "Model: mlp, 1 epoch, batch 128, lr 0.001, validation split 0.1, seed 0, optimizer sgd, hidden 64,32, dropout 0.2, on CPU"
     )
     training = store.read_metadata(output)["training"]
     assert (training["optimizer"], training["hidden"], training["dropout"], training["width"]) == ("sgd", [64, 32], 0.2, None)

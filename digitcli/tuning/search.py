@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .. import data, models
+from .. import data, interrupts, models
 from ..data import to_unit
 from ..errors import BadOption, DataError, Interrupted, OutputError, Terminated, TrainingError
 from ..train import TrainConfig, _training_data, split
@@ -169,6 +169,7 @@ def run(
         """Hooks KerasTuner calls around each trial, passed on to the listener."""
 
         def on_trial_begin(self, trial):
+            interrupts.check()  # a signal between trials stops the search before the next one starts
             seed_trial(config.seed)
             self._started = time.perf_counter()
             values = trial.hyperparameters.values
@@ -206,13 +207,21 @@ def run(
     tuner.oracle.max_trials = config.trials  # Hyperband plans its own count; this caps it
     finished = [result_of(t) for t in _trials(tuner.oracle) if str(t.status) == "COMPLETED"]
     listener.on_search_begin(config.trials, finished)
-    callbacks = []
-    if tensorboard is not None:
-        from ..backend import keras
+    from ..backend import keras
 
+    class StopOnSignal(keras.callbacks.Callback):
+        """Ctrl-C or SIGTERM stops the search at a batch boundary, with TensorFlow idle; the cut trial
+        stays unfinished, so --resume runs it again."""
+
+        def on_train_batch_end(self, batch, logs=None):
+            interrupts.check()
+
+    callbacks = [StopOnSignal()]
+    if tensorboard is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard)))  # KerasTuner gives each trial a subfolder
     try:
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        # Signals are noted, not raised inside TensorFlow; a trial stops at its next batch (see interrupts).
+        with interrupts.deferred(), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             # Hyperband continues a trial from its saved weights and starts its optimizer afresh; Keras warns of that.
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             tuner.search(
