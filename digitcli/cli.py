@@ -46,14 +46,14 @@ def main(
 
 
 app.command(short_help="Train a model on MNIST and save it.")(cmd_train.train)
-app.command(short_help="Search hyperparameters (KerasTuner), then train the best.")(cmd_tune.tune)
+app.command(short_help="Search hyperparameters, then train the best.")(cmd_tune.tune)
 app.command("eval", short_help="Score a model on the test set.")(cmd_eval.evaluate)
 app.command("evaluate", hidden=True)(cmd_eval.evaluate)
 app.command(short_help="Predict test images or your own image files.")(cmd_predict.predict)
 app.add_typer(cmd_show.app, name="show", short_help="Look at the data, curves, mistakes or a model.")
-app.command(short_help="Score models on rotated, thick, thin, noisy and distorted digits.")(cmd_robustness.robustness)
+app.command(short_help="Accuracy on tilted, noisy, distorted digits.")(cmd_robustness.robustness)
 app.command(short_help="A page to draw digits on, and a JSON API.")(cmd_serve.serve)
-app.command(short_help="Draw a digit in the terminal and watch it recognised.")(cmd_draw.draw)
+app.command(short_help="A terminal drawing pad that reads your digit.")(cmd_draw.draw)
 app.command("export", short_help="Write a model as LiteRT or a SavedModel.")(cmd_export.export)
 
 

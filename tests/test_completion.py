@@ -42,7 +42,7 @@ def test_show_completion_prints_the_bash_script(bash_script):
 
 
 def test_bash_completes_commands_options_and_choices(bash_script):
-    assert complete(bash_script, "") == ["train", "eval", "predict", "show"]
+    assert complete(bash_script, "") == ["train", "tune", "eval", "predict", "robustness", "serve", "draw", "export", "show"]
     assert complete(bash_script, "show", "m") == ["misclassified", "model"]
     assert complete(bash_script, "train", "--ba") == ["--batch-size", "--batch_size"]
     assert complete(bash_script, "train", "--model", "") == ["cnn", "mlp"]

@@ -232,7 +232,7 @@ def test_bad_model_and_bad_save(tmp_path):
     assert missing.stderr == f"Error: model file {tmp_path / 'nope.keras'} does not exist\n"
     not_png = invoke("draw", "--save", str(tmp_path / "mine.jpg"))
     assert not_png.exit_code == 2
-    assert f"Error Invalid value for --save: {tmp_path / 'mine.jpg'}: the drawing is saved as PNG; give a path ending in .png" in flat(not_png.stderr)
+    assert f"Error: Invalid value for --save: {tmp_path / 'mine.jpg'}: the drawing is saved as PNG; give a path ending in .png" in flat(not_png.stderr)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from digitcli.ui import plural
 
 DIGITS = str(Path(sys.executable).with_name("digits"))
 COMMANDS = [[], ["train"], ["eval"], ["predict"], ["show"], ["show", "samples"], ["show", "curves"],
-            ["show", "misclassified"], ["show", "model"]]
+            ["show", "misclassified"], ["show", "model"], ["tune"], ["robustness"], ["serve"], ["draw"], ["export"]]
 
 
 @pytest.mark.parametrize("width", [60, 80])
@@ -53,10 +53,15 @@ def test_help_names_every_spelling_of_an_option_and_flags_take_no_value():
     commands = CliRunner().invoke(app, ["--help"], terminal_width=60).stdout
     assert commands.endswith(
         "Commands:\n"
-        "  train    Train a model on MNIST and save it.\n"
-        "  eval     Score a model on the test set.\n"
-        "  predict  Predict test images or your own image files.\n"
-        "  show     Look at the data, curves, mistakes or a model.\n"
+        "  train       Train a model on MNIST and save it.\n"
+        "  tune        Search hyperparameters, then train the best.\n"
+        "  eval        Score a model on the test set.\n"
+        "  predict     Predict test images or your own image files.\n"
+        "  robustness  Accuracy on tilted, noisy, distorted digits.\n"
+        "  serve       A page to draw digits on, and a JSON API.\n"
+        "  draw        A terminal drawing pad that reads your digit.\n"
+        "  export      Write a model as LiteRT or a SavedModel.\n"
+        "  show        Look at the data, curves, mistakes or a model.\n"
     )
 
 
