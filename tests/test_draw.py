@@ -31,16 +31,6 @@ from digitcli.predict import open_classifier
 SIZE = (100, 40)  # the pad is then 48 columns by 24 rows: 48x48 pixels
 
 
-@pytest.fixture(scope="module")
-def draw_model(tmp_path_factory) -> Path:
-    """An mlp that really recognises digits (about 90 % on the test set; the shared tiny model only guesses)."""
-    path = tmp_path_factory.mktemp("draw") / "mlp.keras"
-    result = invoke("train", "--model", "mlp", "--epochs", "3", "--limit", "6000", "--data", "bundled",
-                    "--output", str(path), "--progress", "none")
-    assert result.exit_code == 0, result.output
-    return path
-
-
 # Strokes in pad cells (column, row) of the 48x24 pad: a person's 1 and 0, drawn as mouse drags.
 ONE = [[(25, 3), (25, 7), (24, 11), (24, 15), (23, 19), (23, 21)]]
 ZERO = [[(round(24 + 12 * math.sin(a)), round(12 - 9 * math.cos(a))) for a in (2 * math.pi * i / 12 for i in range(13))]]
@@ -77,8 +67,8 @@ def run(app: DrawApp, script):
     asyncio.run(go())
 
 
-def test_draw_a_one_and_a_zero_clear_and_undo(draw_model):
-    app = DrawApp(open_classifier(draw_model))
+def test_draw_a_one_and_a_zero_clear_and_undo(digit_model):
+    app = DrawApp(open_classifier(digit_model))
     seen = {}
 
     async def script(pilot):
@@ -110,11 +100,11 @@ def test_draw_a_one_and_a_zero_clear_and_undo(draw_model):
     assert seen["preview"].shape == (28, 28) and seen["preview"].max() == pytest.approx(1.0)
 
 
-def test_the_drawing_goes_through_the_image_files_preparation(draw_model, tmp_path, monkeypatch):
+def test_the_drawing_goes_through_the_image_files_preparation(digit_model, tmp_path, monkeypatch):
     """s saves a PNG (never over an existing file) that `digits predict` reads to the same digit."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "drawing-1.png").write_bytes(b"someone else's")
-    app = DrawApp(open_classifier(draw_model))
+    app = DrawApp(open_classifier(digit_model))
     seen = {}
 
     async def script(pilot):
@@ -128,7 +118,7 @@ def test_the_drawing_goes_through_the_image_files_preparation(draw_model, tmp_pa
     assert seen["blank"] == "Nothing to save: the pad is blank."
     assert seen["saved"] == f"Saved {tmp_path / 'drawing-2.png'}"
     assert (tmp_path / "drawing-1.png").read_bytes() == b"someone else's"
-    result = invoke("predict", str(tmp_path / "drawing-2.png"), "--model", str(draw_model), "--format", "csv")
+    result = invoke("predict", str(tmp_path / "drawing-2.png"), "--model", str(digit_model), "--format", "csv")
     assert result.exit_code == 0, result.output
     row = next(csv.DictReader(io.StringIO(result.stdout)))
     assert row["prediction"] == "1" and float(row["confidence"]) == pytest.approx(app.guess.confidence, abs=1e-6)
@@ -145,49 +135,49 @@ def headless(monkeypatch):
     return use
 
 
-def test_quit_prints_the_last_prediction_and_save_writes_it(draw_model, tmp_path, headless):
+def test_quit_prints_the_last_prediction_and_save_writes_it(digit_model, tmp_path, headless):
     async def draw_one_and_quit(pilot):
         await drag(pilot, ONE)
         await pilot.press("q")
 
     headless(draw_one_and_quit)
     target = tmp_path / "mine.png"
-    result = invoke("draw", "--model", str(draw_model), "--save", str(target))
+    result = invoke("draw", "--model", str(digit_model), "--save", str(target))
     assert result.exit_code == 0, result.output
     digit, confidence = result.stdout.split()
     assert digit == "1" and result.stdout == f"1  {confidence}\n"
     assert result.stderr == f"Saved the drawing to {target}\n"
-    predicted = invoke("predict", str(target), "--model", str(draw_model), "--format", "csv")
+    predicted = invoke("predict", str(target), "--model", str(digit_model), "--format", "csv")
     row = next(csv.DictReader(io.StringIO(predicted.stdout)))
     assert row["prediction"] == "1" and f"{float(row['confidence']):.1%}" == confidence
 
     # An existing file is refused before the pad opens, and left as it was.
     before = sha256(target)
-    refused = invoke("draw", "--model", str(draw_model), "--save", str(target))
+    refused = invoke("draw", "--model", str(digit_model), "--save", str(target))
     assert refused.exit_code == 1
     assert refused.stderr == f"Error: {target} already exists; pass --overwrite to replace it, or choose another --save path\n"
     assert sha256(target) == before
-    replaced = invoke("draw", "--model", str(draw_model), "--save", str(target), "--overwrite")
+    replaced = invoke("draw", "--model", str(digit_model), "--save", str(target), "--overwrite")
     assert replaced.exit_code == 0 and replaced.stdout.startswith("1  ")
 
 
-def test_quit_with_nothing_drawn(draw_model, tmp_path, headless):
+def test_quit_with_nothing_drawn(digit_model, tmp_path, headless):
     async def quit_at_once(pilot):
         await pilot.press("q")
 
     headless(quit_at_once)
-    result = invoke("draw", "--model", str(draw_model), "--save", str(tmp_path / "none.png"))
+    result = invoke("draw", "--model", str(digit_model), "--save", str(tmp_path / "none.png"))
     assert result.exit_code == 0
     assert result.stdout == "Nothing drawn.\n"
     assert result.stderr == f"Nothing drawn, so {tmp_path / 'none.png'} was not written.\n"
     assert not (tmp_path / "none.png").exists()
 
 
-def test_ascii_and_no_color_draw_shapes_only(draw_model, monkeypatch):
+def test_ascii_and_no_color_draw_shapes_only(digit_model, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     seen = {}
     for ascii_art in (False, True):
-        app = DrawApp(open_classifier(draw_model), ascii_art=ascii_art)
+        app = DrawApp(open_classifier(digit_model), ascii_art=ascii_art)
 
         async def script(pilot, app=app):
             await drag(pilot, ONE)
@@ -203,8 +193,8 @@ def test_ascii_and_no_color_draw_shapes_only(draw_model, monkeypatch):
     assert panel.isascii() and "1 #" in panel
 
 
-def test_a_terminal_made_too_small_says_what_it_needs(draw_model):
-    app = DrawApp(open_classifier(draw_model))
+def test_a_terminal_made_too_small_says_what_it_needs(digit_model):
+    app = DrawApp(open_classifier(digit_model))
     seen = {}
 
     async def script(pilot):
@@ -220,8 +210,8 @@ def test_a_terminal_made_too_small_says_what_it_needs(draw_model):
     assert seen["back"] is False
 
 
-def test_not_a_terminal(draw_model):
-    result = invoke("draw", "--model", str(draw_model))  # CliRunner's stdin is no terminal
+def test_not_a_terminal(digit_model):
+    result = invoke("draw", "--model", str(digit_model))  # CliRunner's stdin is no terminal
     assert result.exit_code == 1
     assert result.stderr == "Error: digits draw needs an interactive terminal: standard input and standard error must be a terminal, not a pipe or file\n"
 

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 
-from digitcli import store
 
 from conftest import invoke
 
@@ -113,16 +112,6 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
-
-
-@pytest.fixture(scope="module")
-def digit_model(tmp_path_factory) -> Path:
-    """An mlp that really recognises digits (about 92 %): 3 epochs on 6,000 bundled images, a few seconds."""
-    path = tmp_path_factory.mktemp("digit-model") / "mlp.keras"
-    result = invoke("train", "--model", "mlp", "--epochs", "3", "--lr", "0.003", "--limit", "6000", "--output", str(path), "--progress", "none")
-    assert result.exit_code == 0, result.output
-    assert store.read_metadata(path)["test_accuracy"] > 0.9
-    return path
 
 
 @pytest.fixture(scope="module")
