@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 
-
 from conftest import invoke
 
 CHROMIUM = "/usr/bin/chromium"
