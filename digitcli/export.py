@@ -132,11 +132,15 @@ def _savedmodel(model, output: Path, x: np.ndarray, expected: np.ndarray) -> Exp
 
 
 def _write_file(path: Path, content: bytes) -> None:
+    """Atomically, as model files are: a temporary file beside it, then a rename; never half a file."""
+    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        fd, tmp = store.temporary_beside(path)
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
-        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
