@@ -265,7 +265,7 @@ def load_npz(path: Path, source: str | None = None, need_train: bool = True) -> 
             test_only = not need_train and not {"x_train.npy", "y_train.npy"} & set(archive.namelist())
             train = _no_training_set() if test_only else [_read_npz_member(archive, key, path) for key in NPZ_KEYS[:2]]
             test = [_read_npz_member(archive, key, path) for key in NPZ_KEYS[2:]]
-    except (zipfile.BadZipFile, ValueError, EOFError, OSError, zlib.error) as exc:
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError, zlib.error, NotImplementedError) as exc:  # NotImplementedError: zip features Python lacks
         raise DataError(f"{path} could not be read as an .npz of arrays: {exc}") from None
     (x_train, y_train), (x_test, y_test) = train, test
     for name, labels in (("y_train", y_train), ("y_test", y_test)):
