@@ -15,6 +15,7 @@ import http.client
 import io
 import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -49,6 +50,10 @@ def multipart(png: bytes) -> bytes:
 def client(port: int, body: bytes, count: int, deadline: float, latencies: list[float]) -> None:
     """One client on one keep-alive connection, as a browser tab is."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.connect()
+    # As browsers do: http.client sends the headers and the body in two writes, and without this the
+    # body waits for the server's delayed ACK of the headers (Nagle's algorithm), about 40 ms a request.
+    connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     headers = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
     for _ in range(count):
         if time.perf_counter() > deadline:
