@@ -1,11 +1,21 @@
-"""What keeps `POST /api/predict` fast: answers leave at once, and the JSON is built directly."""
+"""What keeps `POST /api/predict` fast: answers leave at once, and images are prepared on every core."""
 
 from __future__ import annotations
 
 import asyncio
+import io
+import os
 import socket
+from concurrent.futures.process import BrokenProcessPool
 
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitcli import data, preprocess
+from digitcli.errors import ImageError
 from digitcli.web import server
+from digitcli.web.preparers import Preparers
 
 
 def test_accepted_connections_send_answers_at_once():
@@ -35,3 +45,37 @@ def test_accepted_connections_send_answers_at_once():
         assert asyncio.run(accepted_nodelay()) != 0
     finally:
         sock.close()
+
+
+# --- preparing in worker processes ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def preparers():
+    workers = Preparers(2)
+    workers.start()
+    yield workers
+    workers.close()
+
+
+def canvas_png(digit: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(255 - digit).resize((280, 280), Image.BILINEAR).convert("RGBA").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_worker_processes_prepare_images_exactly_as_in_process(preparers):
+    for digit in data.load("bundled").x_test[:3]:
+        png = canvas_png(digit)
+        assert np.array_equal(preparers.load(png, "pad.png"), preprocess.load(png, "pad.png"))
+    with pytest.raises(ImageError, match="^not an image file$"):
+        preparers.load(b"hello", "notes.txt")
+
+
+def test_a_worker_that_dies_costs_one_file_not_the_server(preparers):
+    png = canvas_png(data.load("bundled").x_test[0])
+    with pytest.raises(BrokenProcessPool):  # a worker dies, as if the system had killed it
+        preparers._pool.submit(os._exit, 1).result()
+    with pytest.raises(ImageError, match="^could not be prepared: the worker process preparing it stopped$"):
+        preparers.load(png, "pad.png")
+    assert np.array_equal(preparers.load(png, "pad.png"), preprocess.load(png))  # a new pool took over
