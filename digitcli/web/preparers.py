@@ -55,6 +55,8 @@ class Preparers:
 
     def load(self, source: bytes, name: str | None = None) -> np.ndarray:
         pool = self._pool
+        if pool is None:  # closed while a request was on its way, or no processes to be had: in this thread
+            return preprocess.load(source, name)
         try:
             return pool.submit(preprocess.load, source, name).result()
         except BrokenProcessPool:
@@ -65,7 +67,10 @@ class Preparers:
         with self._lock:  # once, however many requests saw the same broken pool
             if self._pool is broken:
                 broken.shutdown(wait=False, cancel_futures=True)
-                self.start()
+                try:
+                    self.start()
+                except OSError:
+                    self._pool = None
 
     def close(self) -> None:
         if self._pool is not None:
