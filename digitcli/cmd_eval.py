@@ -24,10 +24,10 @@ def load_test_set(data: Optional[str], limit: Optional[int]):
     return dataset, dataset.x_test[:limit], dataset.y_test[:limit]
 
 
-def open_model(path: Path):
+def open_model(path: Path, threads: int | None = None):
     from . import predict
 
-    classifier = predict.open_classifier(path)
+    classifier = predict.open_classifier(path, threads=threads)
     for notice in classifier.notices:
         say(err, f"Note: {notice}", style="yellow")
     return classifier

@@ -28,7 +28,7 @@ def serve(
         from .web import server
         from .web.app import create_app
 
-        classifier = open_model(model)  # loaded once, before the port opens
+        classifier = open_model(model, threads=1)  # loaded once, before the port opens; few images per request
         sock = server.bind(host, port)
         say(err, f"Model: {model} ({classifier.runtime})")
 

@@ -84,11 +84,11 @@ def check_agreement(expected: np.ndarray, got: np.ndarray, what: str = "LiteRT")
 class LiteModel:
     """A LiteRT flatbuffer taking float32 (n, 28, 28) images, giving (n, 10) probabilities."""
 
-    def __init__(self, flatbuffer: bytes):
+    def __init__(self, flatbuffer: bytes, threads: int | None = None):
         from ai_edge_litert.interpreter import Interpreter
 
         try:
-            self._interpreter = Interpreter(model_content=flatbuffer, num_threads=_threads())
+            self._interpreter = Interpreter(model_content=flatbuffer, num_threads=threads or _threads())
         except ValueError as exc:
             raise ModelFileError(f"its LiteRT model is unreadable: {first_line(exc)}") from None
         inputs = self._interpreter.get_input_details()

@@ -1,8 +1,9 @@
 """The ASGI app of `digits serve`: the drawing page and a JSON API over one loaded model.
 
 Routes only parse the request, call the same core as `digits predict`
-(`predict.predict_sources`: the MNIST-style preparation, then one batched model
-call) and return plain JSON. Every limit and every error answer is here, so a
+(`predict.predict_sources`: the MNIST-style preparation, run in worker
+processes on a machine with several cores, then one batched model call) and
+return plain JSON. Every limit and every error answer is here, so a
 bad request is a 4xx with `{"error": "..."}`, never a 500 and never a guess.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -24,11 +26,12 @@ from starlette.exceptions import HTTPException
 from .. import __version__
 from .. import predict as core
 from ..errors import DigitsError
+from .preparers import Preparers, usable_cores
 
 MAX_FILES = 16  # images per request
 MAX_BODY_BYTES = 8 << 20  # the whole request body, 8 MiB
 MAX_TOP_K = core.lite.CLASSES
-WORKERS = 2  # requests prepared and predicted at once; more only queue for the same cores
+CORES = usable_cores()  # requests prepared at once, each in its own worker process; more only queue for the same cores
 STATIC = Path(__file__).parent / "static"
 ROUTES = "GET /, POST /api/predict, GET /api/health, GET /api/model"
 
@@ -56,14 +59,37 @@ def serialised(classifier: core.Classifier) -> core.Classifier:
 
 
 def create_app(classifier: core.Classifier) -> FastAPI:
-    """The app for an opened classifier; the model card is read from its file when first asked for."""
+    """The app for an opened classifier; the model card is read from its file when first asked for.
+
+    While the app runs (its lifespan) images are prepared in one worker process per core,
+    if there are several; on one core, or outside the lifespan, in the request's thread.
+    """
     classifier = serialised(classifier)
     # A malformed body is answered with its JSON error; the parser need not also log it on the server's stderr.
     logging.getLogger("python_multipart").setLevel(logging.ERROR)
-    workers = anyio.CapacityLimiter(WORKERS)
+    workers = anyio.CapacityLimiter(CORES)
+    preparers = Preparers(CORES) if CORES > 1 else None
+    prepare = None  # preprocess.load in the request's thread, until the worker processes run
     card = {}
     card_lock = threading.Lock()
-    app = FastAPI(title="digits", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        nonlocal prepare
+        if preparers is not None:
+            try:
+                await anyio.to_thread.run_sync(preparers.start)
+                prepare = preparers.load
+            except OSError as exc:  # no processes to be had (a sandbox, a process limit): prepare in threads
+                logging.getLogger("uvicorn.error").warning("preparing images in threads: cannot start worker processes (%s)", exc)
+        try:
+            yield
+        finally:
+            prepare = None
+            if preparers is not None:
+                preparers.close()
+
+    app = FastAPI(title="digits", version=__version__, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(BadRequest)
@@ -125,7 +151,7 @@ def create_app(classifier: core.Classifier) -> FastAPI:
         show_input: bool = Query(False, description="Add the 28x28 image the model saw (0-255 rows)."),
     ):
         items = await read_files(request)
-        results = await anyio.to_thread.run_sync(core.predict_sources, classifier, items, top_k, limiter=workers)
+        results = await anyio.to_thread.run_sync(core.predict_sources, classifier, items, top_k, prepare, limiter=workers)
         records = []
         for result in results:
             record = result.record("file")
@@ -136,7 +162,7 @@ def create_app(classifier: core.Classifier) -> FastAPI:
         if failed:
             message = "; ".join(f"{r.name}: {r.error}" for r in failed)
             return error(422, f"{len(failed)} of {len(results)} files failed: {message}", results=records)
-        return {"results": records}
+        return JSONResponse({"results": records})  # plain JSON values already: no encoder pass over 784 pixels
 
     return app
 

@@ -30,7 +30,9 @@ def bind(host: str, port: int) -> socket.socket:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
     except (socket.gaierror, UnicodeError) as exc:
         raise OutputError(f"cannot listen on {host}: {getattr(exc, 'strerror', None) or exc}") from None
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # Said to be TCP (not protocol 0): asyncio turns Nagle's algorithm off (TCP_NODELAY) only on such
+    # sockets, and with it on, each answer's body waited about 40 ms for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

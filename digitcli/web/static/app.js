@@ -105,7 +105,7 @@ async function send() {
   inFlight = true;
   const sentFor = epoch;
   try {
-    const png = await new Promise((done) => pad.toBlob(done, "image/png"));
+    const png = padPng();
     const form = new FormData();
     form.append("file", png, "pad.png");
     const response = await fetch(API, { method: "POST", body: form });
@@ -121,6 +121,15 @@ async function send() {
     inFlight = false;
     send();  // the newest drawing, if it changed meanwhile
   }
+}
+
+// toDataURL encodes at once; toBlob waits for the browser to be idle, which a page being drawn on
+// may not be for up to a second (Chromium), and the answer after a stroke would wait as long.
+function padPng() {
+  const text = atob(pad.toDataURL("image/png").split(",")[1]);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return new Blob([bytes], { type: "image/png" });
 }
 
 function show(result) {
