@@ -29,6 +29,9 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from digitcli import preprocess
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import scenes  # noqa: E402  (benchmarks/scenes.py: phone photos of paper)
+
 FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP", "bmp": "BMP", "gif": "GIF", "tif": "TIFF"}
 
 
@@ -201,8 +204,8 @@ def font_digit(label: int, font: Path, rng: np.random.Generator) -> Image.Image:
 MNIST_STYLES = ("ink on paper", "thin pen", "photo", "transparent", "icon")
 
 
-def generate(directory: Path, n: int, seed: int) -> list[tuple[Path, int, str]]:
-    """Write n images per style into directory; return (file, label, style) for each."""
+def generate(directory: Path, n: int, seed: int, photos: int | None = None) -> list[tuple[Path, int, str]]:
+    """Write n images per style (`photos` per photo style) into directory; return (file, label, style) for each."""
     from digitcli import data
 
     rng = np.random.default_rng(seed)
@@ -228,7 +231,31 @@ def generate(directory: Path, n: int, seed: int) -> list[tuple[Path, int, str]]:
     for i in range(n if fonts else 0):
         label = i % 10
         save(font_digit(label, fonts[rng.integers(len(fonts))], rng), "png", label, "fonts")
+    photo_rng = np.random.default_rng(seed + 1)  # the styles above stay as they were
+    for style in scenes.PHOTO_STYLES:
+        for i, index in enumerate(photo_rng.choice(len(mnist.x_test), n if photos is None else photos, replace=False)):
+            label = int(mnist.y_test[index]) if i % 2 == 0 else i % 10
+            image, exif = scenes.photo(photo_ink(style, mnist.x_test[index] if i % 2 == 0 else label, photo_rng),
+                                       style, photo_rng)
+            path = directory / f"{len(items):05d}.jpg"
+            image.save(path, "JPEG", quality=int(photo_rng.integers(60, 93)), **({"exif": exif} if exif else {}))
+            items.append((path, label, f"photo: {style}"))
     return items
+
+
+def photo_ink(style: str, digit, rng: np.random.Generator, size: int = 256) -> np.ndarray:
+    """The ink layer of a photo: an MNIST test digit (an array) or a pen-stroke digit (a label)."""
+    felt, faint = style == "felt pen", style == "faint ballpoint"
+    if isinstance(digit, np.ndarray):
+        if faint:
+            return _thin_pen(digit, size, int(rng.integers(2, 5)))
+        ink = _upscale(digit, size)
+        if felt:
+            grow = int(size * rng.uniform(0.02, 0.04))
+            ink = np.asarray(Image.fromarray(ink).filter(ImageFilter.MaxFilter(2 * grow + 1)))
+        return ink
+    width = rng.uniform(0.1, 0.15) if felt else rng.uniform(0.01, 0.02) if faint else rng.uniform(0.03, 0.08)
+    return scenes.stroke_ink(STROKES[digit], size, width * size, rng)
 
 
 STYLES_NOTE = """\

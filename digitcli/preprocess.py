@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -109,18 +110,32 @@ def plain_resize(image: Image.Image) -> np.ndarray:
 
 def to_mnist(image: Image.Image) -> np.ndarray:
     """A (28, 28) float32 array in [0, 1]: the digit prepared the way MNIST's were."""
+    return prepare(image).array
+
+
+@dataclass
+class Prepared:
+    array: np.ndarray  # (28, 28) float32 in [0, 1]
+    notes: list[str] = field(default_factory=list)  # what the user may want to know, e.g. a second digit
+
+
+def prepare(image: Image.Image) -> Prepared:
+    """`to_mnist`, with notes on what was seen beside the digit."""
+    from . import photo  # OpenCV: only where images are prepared
+
     try:
         image = ImageOps.exif_transpose(image)
     except (ValueError, OSError, SyntaxError, KeyError, TypeError):
         pass  # a damaged EXIF block only loses the rotation; the pixels are still good
-    ink = _ink(_reduce(_paper_composite(*_gray_and_alpha(image))))
-    ink = _remove_specks(ink)
+    gray = _reduce(_paper_composite(*_gray_and_alpha(image)))
+    found = photo.find_digit(gray, *_level(gray))
+    ink = found.ink
     rows, cols = np.nonzero(ink.any(axis=1))[0], np.nonzero(ink.any(axis=0))[0]
     if rows.size == 0:
         raise ImageError("no digit found: the image is blank")
     ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     digit = _fit_box(_widen_thin_strokes(ink))
-    return _centre(digit)
+    return Prepared(_centre(digit), found.notes)
 
 
 def _gray_and_alpha(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
@@ -173,8 +188,8 @@ def _reduce(gray: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(gray.astype(np.float32)).reduce(factor))
 
 
-def _ink(gray: np.ndarray) -> np.ndarray:
-    """Ink strength in [0, 1] on a background of exactly 0."""
+def _level(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """Ink strength against a smooth fit of the paper (ink positive, paper about 0), and its noise floor."""
     level = gray - _paper(gray)  # the paper is now 0 everywhere, however it was lit
     sample = _sample(level)
     noise = 1.4826 * float(np.median(np.abs(sample)))
@@ -186,17 +201,7 @@ def _ink(gray: np.ndarray) -> np.ndarray:
     lighter = np.clip(level - floor, 0, None).sum()
     if darker > lighter:
         level = -level
-    above = level[level > floor]
-    if above.size == 0:
-        raise ImageError("no digit found: the image is blank")
-    # Full ink is what the strokes' cores reach; a tenth of it is the least
-    # that counts, which drops faint shadows and texture of strong images but
-    # keeps antialiased edges (a higher floor thins strokes and costs accuracy).
-    full = float(np.percentile(above, 95))
-    floor = max(floor, 0.1 * full)
-    if full <= floor:
-        raise ImageError("no digit found: the image is blank")
-    return np.clip((level - floor) / (full - floor), 0.0, 1.0).astype(np.float32)
+    return level.astype(np.float32), floor
 
 
 def _sample(array: np.ndarray, size: int = 65_536) -> np.ndarray:
@@ -240,26 +245,6 @@ def _paper(gray: np.ndarray, grid: int = 48, rounds: int = 5) -> np.ndarray:
     # up to the paper levels seen elsewhere.
     seen = values[keep] - residual[keep] + centre
     return np.clip(paper, seen.min(), seen.max())
-
-
-def _remove_specks(ink: np.ndarray) -> np.ndarray:
-    """Drop isolated specks, which would otherwise stretch the crop.
-
-    The image is cut into cells about a 50th of its size. Around any stroke
-    pixel, even of a 1-px stroke at its tip, the 3x3 cells hold at least a
-    cell's width of ink; around a speck they hold only the speck's few pixels.
-    Counting per cell, not per pixel, keeps this to one pass over the image.
-    """
-    cell = max(1, max(ink.shape) // 50)
-    if cell < 3:
-        return ink  # small images: every pixel may matter
-    mask = _pad_to(ink > 0, cell)
-    counts = mask.reshape(mask.shape[0] // cell, cell, mask.shape[1] // cell, cell).sum(axis=(1, 3))
-    padded = np.pad(counts, 1)
-    rows, cols = counts.shape
-    around = sum(padded[dy : dy + rows, dx : dx + cols] for dy in range(3) for dx in range(3))
-    keep = np.repeat(np.repeat(around >= 0.6 * cell, cell, axis=0), cell, axis=1)
-    return np.where(keep[: ink.shape[0], : ink.shape[1]], ink, 0.0).astype(np.float32)
 
 
 def _pad_to(array: np.ndarray, multiple: int) -> np.ndarray:
