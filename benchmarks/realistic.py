@@ -17,6 +17,7 @@ digitcli.store), so tests can use the generator alone.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import subprocess
 import sys
 import tempfile
@@ -268,57 +269,74 @@ in the machine's TrueType sans fonts (*fonts*). Every image is written to a file
 *Plain resize* is grayscale and a resize to 28x28; *preprocessed* is `digitcli.preprocess.load`."""
 
 
-def _prepare_all(items) -> tuple[np.ndarray, np.ndarray]:
-    """Every image through preprocess.load; those it rejects stay blank and are flagged."""
+def _prepare_all(items, module=preprocess) -> tuple[np.ndarray, np.ndarray]:
+    """Every image through module.load; those it rejects stay blank and are flagged."""
     prepared, failed = np.zeros((len(items), 28, 28), dtype=np.float32), np.zeros(len(items), dtype=bool)
     for i, (path, label, style) in enumerate(items):
         try:
-            prepared[i] = preprocess.load(path)
+            prepared[i] = module.load(path)
         except preprocess.ImageError as exc:
             failed[i] = True
             print(f"{style} #{i} (label {label}): {exc}", file=sys.stderr)
     return prepared, failed
 
 
-def measure(model_path: Path, n: int, seed: int) -> str:
+def load_before(path: Path):
+    """An earlier version of digitcli/preprocess.py (e.g. from `git show REV:digitcli/preprocess.py`), as a module."""
+    spec = importlib.util.spec_from_file_location("digitcli.preprocess_before", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # its relative imports (.errors) resolve inside digitcli
+    return module
+
+
+def measure(model_path: Path, n: int, seed: int, photos: int | None = None, before: Path | None = None) -> str:
     from digitcli import store
 
     model, meta = store.load(model_path)
     meta = meta or {}
+    columns = {}
     with tempfile.TemporaryDirectory() as tmp:
-        items = generate(Path(tmp), n, seed)
+        items = generate(Path(tmp), n, seed, photos)
         start = time.perf_counter()
         prepared, failed = _prepare_all(items)
         rate = len(items) / (time.perf_counter() - start)
-        plain = np.stack([preprocess.plain_resize(preprocess.open_image(path)) for path, _, _ in items])
+        columns["plain"] = (np.stack([preprocess.plain_resize(preprocess.open_image(path)) for path, _, _ in items]),
+                            np.zeros(len(items), dtype=bool))
+        if before is not None:
+            start = time.perf_counter()
+            columns["before"] = _prepare_all(items, load_before(before))
+            rate_before = len(items) / (time.perf_counter() - start)
+        columns["prepared"] = (prepared, failed)
     labels = np.array([label for _, label, _ in items])
     styles = np.array([style for _, _, style in items])
-    right = {
-        name: model.predict(x, batch_size=1024, verbose=0).argmax(axis=1) == labels
-        for name, x in (("plain", plain), ("prepared", prepared))
-    }
-    right["prepared"] &= ~failed  # an image preprocessing rejected counts as wrong
-    rows = ["| style | images | plain resize | preprocessed |", "|---|---:|---:|---:|"]
+    right = {}
+    for name, (x, rejected) in columns.items():
+        # An image the preparation rejected counts as wrong.
+        right[name] = (model.predict(x, batch_size=1024, verbose=0).argmax(axis=1) == labels) & ~rejected
+    titles = {"plain": "plain resize", "before": "preprocessed before", "prepared": "preprocessed"}
+    rows = ["| style | images | " + " | ".join(titles[c] for c in columns) + " |",
+            "|---|---:|" + "---:|" * len(columns)]
     for style in list(dict.fromkeys(styles)) + ["overall"]:
         pick = styles == style if style != "overall" else np.ones(len(labels), dtype=bool)
         name = f"**{style}**" if style == "overall" else style
-        rows.append(
-            f"| {name} | {pick.sum()} | {right['plain'][pick].mean():.1%} | {right['prepared'][pick].mean():.1%} |"
-        )
+        rows.append(f"| {name} | {pick.sum()} | " + " | ".join(f"{right[c][pick].mean():.1%}" for c in columns) + " |")
+    speed = f"Preprocessing speed: {rate:.1f} images/s (open, decode and prepare, one process)"
+    if before is not None:
+        speed += f", {rate_before:.1f} images/s before"
     return "\n".join(
         [
             "# Accuracy on realistic digit images",
             "",
             f"Model `{model_path}` ({meta.get('architecture', '?')}, "
             f"{meta.get('test_accuracy', float('nan')):.2%} on the MNIST test set), "
-            f"{n} images per style, seed {seed}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
+            f"{n} images per style ({n if photos is None else photos} per photo style), seed {seed}, "
+            f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
             "",
             *rows,
             "",
             STYLES_NOTE,
             "",
-            f"Preprocessing speed: {rate:.0f} images/s (open, decode and prepare, one core); "
-            f"{failed.sum()} images rejected as blank or unreadable (counted as wrong).",
+            f"{speed}; {failed.sum()} images rejected as blank or unreadable (counted as wrong).",
             "",
             "Reproduce with:",
             "",
@@ -332,11 +350,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, required=True, help="a digits model file")
     parser.add_argument("--n", type=int, default=200, help="images per style (default 200)")
+    parser.add_argument("--photos", type=int, default=None, help="images per photo style (default: --n)")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="an earlier digitcli/preprocess.py to compare with, in the same run")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--output", type=Path, default=Path(__file__).with_suffix(".md"),
                         help="where to write the table (default benchmarks/realistic.md)")
     args = parser.parse_args()
-    report = measure(args.model, args.n, args.seed)
+    report = measure(args.model, args.n, args.seed, args.photos, args.before)
     print(report)
     args.output.write_text(report)
 

@@ -112,22 +112,23 @@ def predict_samples(model: Path, count: int, seed, wrong: bool, data, output_for
 
 def predict_files(args: list[str], model: Path, output_format: Format, top_k: int, recursive: bool, show_input: bool) -> int:
     """Predict every image named by `args`; returns how many failed (each reported on stderr)."""
+    from . import batch, render
     from . import predict as core
-    from . import preprocess, render
-    from .errors import ImageError
 
     classifier = open_model(model)
     items, problems = expand(args, recursive)
     for problem in problems:
         say(err, f"Error: {problem}", style="red")
     names, arrays, failed = [], [], len(problems)
-    for name, source in items:
-        try:
-            arrays.append(preprocess.load(source, name))
-            names.append(name)
-        except ImageError as exc:
-            say(err, f"Error: {name}: {exc}", style="red")
+    for (name, _), result in zip(items, batch.prepare_all([source for _, source in items])):
+        if result.error is not None:
+            say(err, f"Error: {name}: {result.error}", style="red")
             failed += 1
+            continue
+        arrays.append(result.array)
+        names.append(name)
+        for note in result.notes:
+            say(err, f"Note: {name}: {note}")
     if not arrays:
         return failed
     probabilities = classifier.probabilities(np.stack(arrays))  # one batched call for every file

@@ -67,17 +67,36 @@ def _local_level(level: np.ndarray, floor: float) -> tuple[np.ndarray, float]:
     h, w = level.shape
     window = int(np.clip(4 * width + 9, 15, max(h, w) / 3))
     scale = max(1, math.ceil(window / MAX_KERNEL))
-    small = cv2.resize(level, (max(1, w // scale), max(1, h // scale)), interpolation=cv2.INTER_AREA) if scale > 1 else level
     k = max(3, window // scale | 1)
-    paper = cv2.morphologyEx(small, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    paper = cv2.blur(paper, (max(1, k // 4), max(1, k // 4)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    small = cv2.resize(level, (max(1, w // scale), max(1, h // scale)), interpolation=cv2.INTER_AREA) if scale > 1 else level
+    sign = _polarity(small, k)
+    paper = cv2.blur(cv2.morphologyEx(sign * small, cv2.MORPH_OPEN, kernel), (max(1, k // 4), max(1, k // 4)))
     if scale > 1:
         paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
-    local = level - paper
+    local = sign * level - paper
     sample = local[:: max(1, h // 256), :: max(1, w // 256)]
     centre = float(np.median(sample))
-    noise = 1.4826 * float(np.median(np.abs(sample - centre)))
-    return local - centre, max(4.0 * noise, MIN_CONTRAST)
+    floor = max(4.0 * 1.4826 * float(np.median(np.abs(sample - centre))), MIN_CONTRAST)
+    return local - centre, floor
+
+
+def _polarity(level: np.ndarray, k: int) -> float:
+    """1 if the ink is the positive side of `level`, -1 if it is the negative one.
+
+    Judged against the paper's local median (the majority around each pixel,
+    whatever its polarity), so a broad shadow beside lit paper does not pass
+    for ink, as it may against a global fit.
+    """
+    low, high = float(level.min()), float(level.max())
+    if high - low < 1e-6:
+        return 1.0
+    grey = ((level - low) * (255.0 / (high - low))).astype(np.uint8)
+    residual = grey.astype(np.float32) - cv2.medianBlur(grey, max(3, k | 1)).astype(np.float32)
+    spread = 4 * 1.4826 * float(np.median(np.abs(residual))) + 1.0
+    positive = float(np.clip(residual - spread, 0, None).sum())
+    negative = float(np.clip(-residual - spread, 0, None).sum())
+    return 1.0 if positive >= negative else -1.0
 
 
 def _stroke_width(mask: np.ndarray) -> float:
@@ -199,7 +218,7 @@ def _drop_lines(mask: np.ndarray, level: np.ndarray) -> np.ndarray:
         small = (small > 0).view(np.uint8)
     extent = max(ys.max() - ys.min(), xs.max() - xs.min()) / scale
     shortest = max(12, int(0.3 * extent))
-    segments = cv2.HoughLinesP(small, 1, np.pi / 180, threshold=int(0.6 * shortest), minLineLength=shortest, maxLineGap=6)
+    segments = cv2.HoughLinesP(small, 0.5, np.pi / 720, threshold=int(0.6 * shortest), minLineLength=shortest, maxLineGap=6)
     if segments is None:
         return mask
     segments = segments.reshape(-1, 4).astype(np.float64) * scale

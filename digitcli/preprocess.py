@@ -41,11 +41,13 @@ MIN_CONTRAST = 0.05  # ink fainter than this against the paper is not a digit
 # --- opening ------------------------------------------------------------------
 
 
-def open_image(source: Path | bytes, name: str | None = None) -> Image.Image:
+def open_image(source: Path | bytes, name: str | None = None, reduce_to: int | None = None) -> Image.Image:
     """Open and fully decode one image (the first frame), or raise ImageError.
 
     `name` is accepted for the caller's convenience; messages never repeat it
-    because the caller prefixes them with the file name.
+    because the caller prefixes them with the file name. With `reduce_to`, a
+    large JPEG is decoded at a fraction of its size (1/2 to 1/8, no smaller
+    than `reduce_to` px a side), several times faster than in full.
     """
     if isinstance(source, (bytes, bytearray)):
         if not source:
@@ -69,6 +71,9 @@ def open_image(source: Path | bytes, name: str | None = None) -> Image.Image:
         try:
             with Image.open(stream) as image:
                 _check_header(image)
+                if reduce_to and image.format in ("JPEG", "MPO") and max(image.size) > 2 * reduce_to:
+                    scale = reduce_to / max(image.size)
+                    image.draft(image.mode, (round(image.width * scale), round(image.height * scale)))
                 image.load()  # decodes the first frame only
                 return image.copy()  # detached from the file, info (EXIF, transparency) kept
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -95,7 +100,7 @@ def _check_header(image: Image.Image) -> None:
 
 def load(source: Path | bytes, name: str | None = None) -> np.ndarray:
     """One image file (or its bytes) as a MNIST-like (28, 28) float32 array."""
-    return to_mnist(open_image(source, name))
+    return to_mnist(open_image(source, name, reduce_to=WORK_LIMIT))
 
 
 def plain_resize(image: Image.Image) -> np.ndarray:
