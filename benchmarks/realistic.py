@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import subprocess
 import sys
 import tempfile
@@ -289,14 +290,29 @@ def load_before(path: Path):
     return module
 
 
-def measure(model_path: Path, n: int, seed: int, photos: int | None = None, before: Path | None = None) -> str:
+def generated(directory: Path, n: int, seed: int, photos: int | None) -> list[tuple[Path, int, str]]:
+    """generate(), or the images a run with the same settings left in `directory` (manifest.json)."""
+    manifest = directory / "manifest.json"
+    settings = {"n": n, "seed": seed, "photos": photos}
+    if manifest.exists():
+        saved = json.loads(manifest.read_text())
+        if saved["settings"] == settings:
+            return [(directory / name, label, style) for name, label, style in saved["items"]]
+    directory.mkdir(parents=True, exist_ok=True)
+    items = generate(directory, n, seed, photos)
+    manifest.write_text(json.dumps({"settings": settings, "items": [(p.name, label, style) for p, label, style in items]}))
+    return items
+
+
+def measure(model_path: Path, n: int, seed: int, photos: int | None = None, before: Path | None = None,
+            images: Path | None = None) -> str:
     from digitcli import store
 
     model, meta = store.load(model_path)
     meta = meta or {}
     columns = {}
     with tempfile.TemporaryDirectory() as tmp:
-        items = generate(Path(tmp), n, seed, photos)
+        items = generated(Path(images or tmp), n, seed, photos)
         start = time.perf_counter()
         prepared, failed = _prepare_all(items)
         rate = len(items) / (time.perf_counter() - start)
@@ -348,16 +364,22 @@ def measure(model_path: Path, n: int, seed: int, photos: int | None = None, befo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, required=True, help="a digits model file")
+    parser.add_argument("--model", type=Path, help="a digits model file")
     parser.add_argument("--n", type=int, default=200, help="images per style (default 200)")
     parser.add_argument("--photos", type=int, default=None, help="images per photo style (default: --n)")
     parser.add_argument("--before", type=Path, default=None,
                         help="an earlier digitcli/preprocess.py to compare with, in the same run")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--images", type=Path, default=None,
+                        help="keep the generated images in this directory and reuse them on the next run")
+    parser.add_argument("--generate-only", action="store_true", help="only write the images (with --images)")
     parser.add_argument("--output", type=Path, default=Path(__file__).with_suffix(".md"),
                         help="where to write the table (default benchmarks/realistic.md)")
     args = parser.parse_args()
-    report = measure(args.model, args.n, args.seed, args.photos, args.before)
+    if args.generate_only:
+        generated(args.images, args.n, args.seed, args.photos)
+        return
+    report = measure(args.model, args.n, args.seed, args.photos, args.before, args.images)
     print(report)
     args.output.write_text(report)
 

@@ -157,9 +157,10 @@ def _select(mask: np.ndarray, strength: np.ndarray, level: np.ndarray) -> tuple[
     """The digit's pixels among the ink mask's, and notes on what else was seen."""
     mask = _drop_lines(mask, level)  # first: ruled and grid lines tie the digit to the border
     mask = _drop_border_pieces(mask, strength)
-    mask, _ = _main_mass(mask, strength)
+    mask, notes = _main_mass(mask, strength)
     mask = _drop_frames(mask, strength)
-    return _main_mass(mask, strength)
+    mask, more = _main_mass(mask, strength)
+    return mask, notes or more
 
 
 def _drop_border_pieces(mask: np.ndarray, strength: np.ndarray) -> np.ndarray:
@@ -252,6 +253,14 @@ def _drop_lines(mask: np.ndarray, level: np.ndarray) -> np.ndarray:
     if not drop.any():
         return mask
     kept = mask & (drop == 0)
+    # Crumbs of the lines that their drawn segments missed lie along them: they go too.
+    band = cv2.dilate(drop, np.ones((thickness, thickness), np.uint8)) > 0
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(kept.view(np.uint8), connectivity=8)
+    along = np.bincount(labels[band].ravel(), minlength=count)
+    long_side, short_side = stats[:, 2:4].max(axis=1), stats[:, 2:4].min(axis=1)
+    crumbs = (along >= 0.9 * stats[:, 4]) & (long_side >= 4 * short_side)
+    crumbs[0] = False
+    kept &= ~crumbs[labels]
     # Where a stroke crossed a line, join its two ends again.
     span = thickness + 2
     joined = cv2.morphologyEx(kept.view(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (span, span)))
