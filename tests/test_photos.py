@@ -153,10 +153,10 @@ def test_a_trained_model_reads_all_five(tmp_path):
 
 
 def test_an_image_with_two_digits_gets_a_note(tiny_model, tmp_path):
-    two = np.maximum(draw("3", 14), np.roll(draw("7", 14), -170, axis=1) * 0)  # one digit...
-    ink = np.maximum(np.roll(draw("3", 14), -150, axis=1), np.roll(draw("7", 14), 150, axis=1))  # ...and two
-    photo(two).save(tmp_path / "one.png")
-    photo(ink).save(tmp_path / "two.png")
+    one = draw("3", 14)
+    two = np.maximum(np.roll(draw("3", 14), -150, axis=1), np.roll(draw("7", 14), 150, axis=1))
+    photo(one).save(tmp_path / "one.png")
+    photo(two).save(tmp_path / "two.png")
     result = invoke("predict", str(tmp_path / "one.png"), str(tmp_path / "two.png"), "--model", str(tiny_model),
                     "--format", "csv")
     assert result.exit_code == 0, result.output
@@ -211,16 +211,16 @@ def check(data: bytes) -> bool:
     return True
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32 - 1), mode=st.sampled_from(MODES), width=st.integers(1, 700),
-       height=st.integers(1, 700), fmt=st.sampled_from(FORMATS), strokes=st.integers(0, 4))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), mode=st.sampled_from(MODES), width=st.integers(1, 500),
+       height=st.integers(1, 500), fmt=st.sampled_from(FORMATS), strokes=st.integers(0, 4))
 def test_any_image_pillow_opens_gives_an_array_or_image_error(seed, mode, width, height, fmt, strokes):
     check(any_image(seed, mode, width, height, fmt, strokes))
 
 
 def test_the_property_test_images_mostly_produce_arrays():
     """Guard: the images above are not all rejected, so the array half of the property is exercised."""
-    results = [check(any_image(seed, MODES[seed % len(MODES)], 120 + 37 * seed, 90 + 23 * seed,
+    results = [check(any_image(seed, MODES[seed % len(MODES)], 60 + 17 * seed, 50 + 11 * seed,
                                FORMATS[seed % len(FORMATS)], 1 + seed % 3)) for seed in range(16)]
     assert sum(results) >= 10
 
