@@ -228,28 +228,54 @@ def _drop_lines(mask: np.ndarray, level: np.ndarray) -> np.ndarray:
     for x1, y1, x2, y2 in segments:
         cv2.line(lines, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
     rest = mask & (lines == 0)
+    drop = np.zeros_like(mask, dtype=np.uint8)
+    # Printed ruled and grid lines are much fainter than the pen: such a line goes whatever its length.
+    peak = float(np.percentile(level[mask], 99))
+    nearby = cv2.dilate(level, np.ones((5, 5), np.uint8))
+    t = np.linspace(0, 1, 64)
+    faint = np.zeros(len(segments), dtype=bool)
+    for i, (x1, y1, x2, y2) in enumerate(segments):
+        along = nearby[np.clip((y1 + t * (y2 - y1)).astype(int), 0, h - 1), np.clip((x1 + t * (x2 - x1)).astype(int), 0, w - 1)]
+        faint[i] = np.median(along) < 0.4 * peak
+        if faint[i]:
+            cv2.line(drop, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
+    drop &= (level < 0.4 * peak).view(np.uint8)  # where the pen crossed them, its ink stays
     # Without the lines, the digit must still be there: not just the joints of a 1, a 4 or a 7.
-    longest = np.zeros_like(lines)
-    for x1, y1, x2, y2 in segments:
-        if np.hypot(x2 - x1, y2 - y1) >= 0.5 * max(h, w):
+    longest = drop.copy()
+    for (x1, y1, x2, y2), weak in zip(segments, faint):
+        if not weak and np.hypot(x2 - x1, y2 - y1) >= 0.5 * max(h, w):
             cv2.line(longest, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
     if rest.sum() < 0.25 * (mask & (longest == 0)).sum():
-        return mask
-    # Ruled and grid lines are usually fainter than the pen: the digit is where the strongest ink is.
+        return _without(mask, drop, thickness)
+    # The digit is where the strongest ink is.
     rest = _inside(rest)
-    strong = rest & (level >= 0.55 * float(np.percentile(level[mask], 99)))
+    strong = rest & (level >= 0.55 * peak)
     ys, xs = np.nonzero(_largest_near(strong if strong.sum() >= 0.2 * rest.sum() else rest))
     if ys.size < 4:
-        return mask
+        return _without(mask, drop, thickness)
     size = max(ys.max() - ys.min(), xs.max() - xs.min(), 1)
     corners = np.array([[xs.min(), ys.min()], [xs.max(), ys.min()], [xs.min(), ys.max()], [xs.max(), ys.max()]], float)
-    drop = np.zeros_like(mask, dtype=np.uint8)
+    top, bottom, left, right = ys.min(), ys.max(), xs.min(), xs.max()
     for x1, y1, x2, y2 in segments:
         direction = np.array([x2 - x1, y2 - y1]) / max(np.hypot(x2 - x1, y2 - y1), 1e-9)
         ends = sorted((x1 * direction[0] + y1 * direction[1], x2 * direction[0] + y2 * direction[1]))
         span = corners @ direction
         if ends[0] < span.min() - 0.1 * size and ends[1] > span.max() + 0.1 * size:
-            cv2.line(drop, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
+            line = np.zeros_like(drop)
+            cv2.line(line, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
+            # Judged by its stretch outside the digit: if faint there, only its faint pixels go,
+            # and a stroke of the digit that runs along it stays.
+            px, py = x1 + t * (x2 - x1), y1 + t * (y2 - y1)
+            outside = (px < left) | (px > right) | (py < top) | (py > bottom)
+            along = nearby[np.clip(py.astype(int), 0, h - 1), np.clip(px.astype(int), 0, w - 1)][outside]
+            if along.size and np.median(along) < 0.4 * peak:
+                line &= (level < 0.4 * peak).view(np.uint8)
+            drop |= line
+    return _without(mask, drop, thickness)
+
+
+def _without(mask: np.ndarray, drop: np.ndarray, thickness: int) -> np.ndarray:
+    """The mask without the lines drawn in `drop`, their crumbs, and with strokes that crossed them joined."""
     if not drop.any():
         return mask
     kept = mask & (drop == 0)
