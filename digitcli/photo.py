@@ -60,25 +60,37 @@ def _local_level(level: np.ndarray, floor: float) -> tuple[np.ndarray, float]:
     The paper's level is a grey opening of the ink strength: it removes every
     bright feature narrower than the window (the strokes) and keeps broad ones
     (the desk, a shadow, a lamp's glow) and their edges. The window is a few
-    times the strokes' width, estimated from a global threshold.
+    times the strokes' width, measured on a first pass with a wide window.
     """
-    rough = _inside(level > max(floor, 0.25 * float(level.max())))
-    width = _stroke_width(rough) if rough.any() else 3.0
     h, w = level.shape
-    window = int(np.clip(4 * width + 9, 15, max(h, w) / 3))
-    scale = max(1, math.ceil(window / MAX_KERNEL))
-    k = max(3, window // scale | 1)
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
-    small = cv2.resize(level, (max(1, w // scale), max(1, h // scale)), interpolation=cv2.INTER_AREA) if scale > 1 else level
-    sign = _polarity(small, k)
-    paper = cv2.blur(cv2.morphologyEx(sign * small, cv2.MORPH_OPEN, kernel), (max(1, k // 4), max(1, k // 4)))
-    if scale > 1:
-        paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
-    local = sign * level - paper
+    wide, sign = _opened(level, max(15, max(h, w) // 6), None)
+    rough = _inside(wide > 0.35 * float(np.percentile(wide, 99.9)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(rough.view(np.uint8), connectivity=8)
+    # The pen's width, from the largest piece of clear ink (texture and specks would make it look thin).
+    width = _stroke_width(labels == 1 + int(np.argmax(stats[1:, 4]))) if count > 1 else 3.0
+    local, _ = _opened(level, int(np.clip(4 * width + 9, 15, max(h, w) / 3)), sign)
     sample = local[:: max(1, h // 256), :: max(1, w // 256)]
     centre = float(np.median(sample))
     floor = max(4.0 * 1.4826 * float(np.median(np.abs(sample - centre))), MIN_CONTRAST)
     return local - centre, floor
+
+
+def _opened(level: np.ndarray, window: int, sign: float | None) -> tuple[np.ndarray, float]:
+    """The ink's strength above the grey opening of `level` by a `window`-wide square, and its polarity.
+
+    Computed at a scale where the window is at most MAX_KERNEL px, then brought back to full size.
+    """
+    h, w = level.shape
+    scale = max(1, math.ceil(window / MAX_KERNEL))
+    k = max(3, window // scale | 1)
+    small = cv2.resize(level, (max(1, w // scale), max(1, h // scale)), interpolation=cv2.INTER_AREA) if scale > 1 else level
+    if sign is None:
+        sign = _polarity(small, k)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    paper = cv2.blur(cv2.morphologyEx(sign * small, cv2.MORPH_OPEN, kernel), (max(1, k // 4), max(1, k // 4)))
+    if scale > 1:
+        paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
+    return sign * level - paper, sign
 
 
 def _polarity(level: np.ndarray, k: int) -> float:
@@ -121,7 +133,7 @@ def _threshold(level: np.ndarray, floor: float) -> tuple[np.ndarray | None, np.n
     above = level[_inside(level > floor)]
     if above.size == 0:
         return None, level
-    full = float(np.percentile(above, 95))
+    full = float(np.percentile(above, 99))  # the pen's ink, even among many fainter printed lines
     low = max(floor, 0.1 * full)
     if full <= low:
         return None, level
@@ -223,6 +235,14 @@ def _drop_lines(mask: np.ndarray, level: np.ndarray) -> np.ndarray:
     if segments is None:
         return mask
     segments = segments.reshape(-1, 4).astype(np.float64) * scale
+    # A line is ink all along (a chord across a curved stroke, which Hough also finds, is not).
+    inked = cv2.dilate(mask.view(np.uint8), np.ones((5, 5), np.uint8))
+    t = np.linspace(0, 1, 64)
+    x1, y1, x2, y2 = (segments[:, i : i + 1] for i in range(4))
+    cover = inked[np.clip((y1 + t * (y2 - y1)).astype(int), 0, h - 1), np.clip((x1 + t * (x2 - x1)).astype(int), 0, w - 1)]
+    segments = segments[cover.mean(axis=1) >= 0.75]
+    if not len(segments):
+        return mask
     thickness = max(3, int(round(1.6 * _stroke_width(mask) + 2 + scale)))
     lines = np.zeros_like(mask, dtype=np.uint8)
     for x1, y1, x2, y2 in segments:
@@ -232,11 +252,15 @@ def _drop_lines(mask: np.ndarray, level: np.ndarray) -> np.ndarray:
     # Printed ruled and grid lines are much fainter than the pen: such a line goes whatever its length.
     peak = float(np.percentile(level[mask], 99))
     nearby = cv2.dilate(level, np.ones((5, 5), np.uint8))
-    t = np.linspace(0, 1, 64)
     faint = np.zeros(len(segments), dtype=bool)
+    sy, sx = np.nonzero(_largest_near(mask & (level >= 0.55 * peak)))
+    reach = 0.25 * max(np.ptp(sy), np.ptp(sx)) if sy.size else 0.0
     for i, (x1, y1, x2, y2) in enumerate(segments):
         along = nearby[np.clip((y1 + t * (y2 - y1)).astype(int), 0, h - 1), np.clip((x1 + t * (x2 - x1)).astype(int), 0, w - 1)]
-        faint[i] = np.median(along) < 0.4 * peak
+        # Faint, and running well past the strong ink (a skipping pen's faded stretch does not).
+        past = sy.size and (min(x1, x2) < sx.min() - reach or max(x1, x2) > sx.max() + reach
+                            or min(y1, y2) < sy.min() - reach or max(y1, y2) > sy.max() + reach)
+        faint[i] = bool(past) and np.median(along) < 0.4 * peak
         if faint[i]:
             cv2.line(drop, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
     drop &= (level < 0.4 * peak).view(np.uint8)  # where the pen crossed them, its ink stays
@@ -249,8 +273,11 @@ def _drop_lines(mask: np.ndarray, level: np.ndarray) -> np.ndarray:
         return _without(mask, drop, thickness)
     # The digit is where the strongest ink is.
     rest = _inside(rest)
-    strong = rest & (level >= 0.55 * peak)
-    ys, xs = np.nonzero(_largest_near(strong if strong.sum() >= 0.2 * rest.sum() else rest))
+    # The pieces holding strong ink, with their fainter stretches (a skipping pen's).
+    count, labels = cv2.connectedComponents(rest.view(np.uint8), connectivity=8)
+    held = np.bincount(labels[rest & (level >= 0.55 * peak)].ravel(), minlength=count) > 0
+    held[0] = False
+    ys, xs = np.nonzero(_largest_near(held[labels] if held.any() else rest))
     if ys.size < 4:
         return _without(mask, drop, thickness)
     size = max(ys.max() - ys.min(), xs.max() - xs.min(), 1)
