@@ -167,7 +167,9 @@ def _components(mask: np.ndarray, strength: np.ndarray) -> Parts:
 
 def _select(mask: np.ndarray, strength: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """The digit's pixels among the ink mask's, and notes on what else was seen."""
-    mask = _drop_lines(mask, level)  # first: ruled and grid lines tie the digit to the border
+    mask, printed = _drop_lines(mask, level)  # first: ruled and grid lines tie the digit to the border
+    if printed:  # on ruled or grid paper, what is as faint as its lines is left of them, not pen
+        mask &= level >= 0.4 * float(np.percentile(level[mask], 99))
     mask = _drop_border_pieces(mask, strength)
     mask, notes = _main_mass(mask, strength)
     mask = _drop_frames(mask, strength)
@@ -211,7 +213,7 @@ def _drop_frames(mask: np.ndarray, strength: np.ndarray) -> np.ndarray:
 
 
 
-def _drop_lines(mask: np.ndarray, level: np.ndarray) -> np.ndarray:
+def _drop_lines(mask: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, bool]:
     """Remove straight lines running past the digit at both ends: ruled and grid lines, a box's sides.
 
     Lines are found among the ink (a probabilistic Hough transform at about
@@ -222,7 +224,7 @@ def _drop_lines(mask: np.ndarray, level: np.ndarray) -> np.ndarray:
     """
     ys, xs = np.nonzero(mask)
     if ys.size == 0:
-        return mask
+        return mask, False
     h, w = mask.shape
     scale = max(1.0, max(h, w) / 400)
     small = mask.view(np.uint8)
@@ -233,7 +235,7 @@ def _drop_lines(mask: np.ndarray, level: np.ndarray) -> np.ndarray:
     shortest = max(12, int(0.3 * extent))
     segments = cv2.HoughLinesP(small, 0.5, np.pi / 720, threshold=int(0.6 * shortest), minLineLength=shortest, maxLineGap=6)
     if segments is None:
-        return mask
+        return mask, False
     segments = segments.reshape(-1, 4).astype(np.float64) * scale
     # A line is ink all along (a chord across a curved stroke, which Hough also finds, is not).
     inked = cv2.dilate(mask.view(np.uint8), np.ones((5, 5), np.uint8))
@@ -242,7 +244,7 @@ def _drop_lines(mask: np.ndarray, level: np.ndarray) -> np.ndarray:
     cover = inked[np.clip((y1 + t * (y2 - y1)).astype(int), 0, h - 1), np.clip((x1 + t * (x2 - x1)).astype(int), 0, w - 1)]
     segments = segments[cover.mean(axis=1) >= 0.75]
     if not len(segments):
-        return mask
+        return mask, False
     thickness = max(3, int(round(1.6 * _stroke_width(mask) + 2 + scale)))
     lines = np.zeros_like(mask, dtype=np.uint8)
     for x1, y1, x2, y2 in segments:
@@ -270,7 +272,7 @@ def _drop_lines(mask: np.ndarray, level: np.ndarray) -> np.ndarray:
         if not weak and np.hypot(x2 - x1, y2 - y1) >= 0.5 * max(h, w):
             cv2.line(longest, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
     if rest.sum() < 0.25 * (mask & (longest == 0)).sum():
-        return _without(mask, drop, thickness)
+        return _without(mask, drop, thickness), bool(faint.any())
     # The digit is where the strongest ink is.
     rest = _inside(rest)
     # The pieces holding strong ink, with their fainter stretches (a skipping pen's).
@@ -279,7 +281,7 @@ def _drop_lines(mask: np.ndarray, level: np.ndarray) -> np.ndarray:
     held[0] = False
     ys, xs = np.nonzero(_largest_near(held[labels] if held.any() else rest))
     if ys.size < 4:
-        return _without(mask, drop, thickness)
+        return _without(mask, drop, thickness), bool(faint.any())
     size = max(ys.max() - ys.min(), xs.max() - xs.min(), 1)
     corners = np.array([[xs.min(), ys.min()], [xs.max(), ys.min()], [xs.min(), ys.max()], [xs.max(), ys.max()]], float)
     top, bottom, left, right = ys.min(), ys.max(), xs.min(), xs.max()
@@ -298,7 +300,7 @@ def _drop_lines(mask: np.ndarray, level: np.ndarray) -> np.ndarray:
             if along.size and np.median(along) < 0.4 * peak:
                 line &= (level < 0.4 * peak).view(np.uint8)
             drop |= line
-    return _without(mask, drop, thickness)
+    return _without(mask, drop, thickness), bool(faint.any())
 
 
 def _without(mask: np.ndarray, drop: np.ndarray, thickness: int) -> np.ndarray:
