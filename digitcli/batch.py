@@ -55,8 +55,14 @@ def prepare_all(sources: list) -> list[Result]:
     count = min(workers(), len(sources))
     if count <= 1 or len(sources) < POOL_FROM:
         return [prepare_one(source) for source in sources]
-    # Fresh workers (forkserver), not forks of this process: it may already run the model's threads.
-    context = get_context("forkserver")
-    context.set_forkserver_preload(["digitcli.preprocess", "digitcli.photo"])
-    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-        return list(pool.map(prepare_one, sources, chunksize=max(1, min(8, len(sources) // (4 * count)))))
+    # Fresh workers (spawned), not forks of this process: it may already run the model's threads.
+    pool = ProcessPoolExecutor(max_workers=count, mp_context=get_context("spawn"))
+    try:
+        results = list(pool.map(prepare_one, sources, chunksize=max(1, min(8, len(sources) // (4 * count)))))
+    except BaseException:  # Ctrl-C, SIGTERM: stop now, not after the queued images
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return results
