@@ -208,8 +208,13 @@ def font_digit(label: int, font: Path, rng: np.random.Generator) -> Image.Image:
 MNIST_STYLES = ("ink on paper", "thin pen", "photo", "transparent", "icon")
 
 
-def generate(directory: Path, n: int, seed: int, photos: int | None = None) -> list[tuple[Path, int, str]]:
-    """Write n images per style (`photos` per photo style) into directory; return (file, label, style) for each."""
+def generate(directory: Path, n: int, seed: int, photos: int | None = None,
+             parts: tuple[str, ...] = ("drawn", "photos")) -> list[tuple[Path, int, str]]:
+    """Write n images per style (`photos` per photo style) into directory; return (file, label, style) for each.
+
+    The two parts ("drawn": the styles above, "photos": benchmarks/scenes.py) draw from separate
+    random streams, so either can be made alone.
+    """
     from digitcli import data
 
     rng = np.random.default_rng(seed)
@@ -224,30 +229,34 @@ def generate(directory: Path, n: int, seed: int, photos: int | None = None) -> l
         image.save(path, FORMATS[fmt], **options)
         items.append((path, int(label), style))
 
-    for style in MNIST_STYLES:
-        for index in rng.choice(len(mnist.x_test), n, replace=False):
-            image, fmt = mnist_style(style, mnist.x_test[index], rng)
-            save(image, fmt, mnist.y_test[index], style)
-    for i in range(n):
-        label = i % 10
-        save(drawn_digit(label, rng), "png", label, "drawn strokes")
-    fonts = font_files()
-    for i in range(n if fonts else 0):
-        label = i % 10
-        save(font_digit(label, fonts[rng.integers(len(fonts))], rng), "png", label, "fonts")
-    photo_rng = np.random.default_rng(seed + 1)  # the styles above stay as they were
-    jobs = []
+    if "drawn" in parts:
+        for style in MNIST_STYLES:
+            for index in rng.choice(len(mnist.x_test), n, replace=False):
+                image, fmt = mnist_style(style, mnist.x_test[index], rng)
+                save(image, fmt, mnist.y_test[index], style)
+        for i in range(n):
+            label = i % 10
+            save(drawn_digit(label, rng), "png", label, "drawn strokes")
+        fonts = font_files()
+        for i in range(n if fonts else 0):
+            label = i % 10
+            save(font_digit(label, fonts[rng.integers(len(fonts))], rng), "png", label, "fonts")
+    if "photos" not in parts:
+        return items
+    photo_rng = np.random.default_rng(seed + 1)
+    per_style = []
     for style in scenes.PHOTO_STYLES:
+        jobs = []
         for i, index in enumerate(photo_rng.choice(len(mnist.x_test), n if photos is None else photos, replace=False)):
             label = int(mnist.y_test[index]) if i % 2 == 0 else i % 10
             digit = mnist.x_test[index] if i % 2 == 0 else label
-            path = directory / f"{len(items) + len(jobs):05d}.jpg"
-            jobs.append((path, digit, style, int(photo_rng.integers(2**31)), (path, label, f"photo: {style}")))
-    # Each photo has its own seed, so they can be made on every core.
+            jobs.append((digit, style, int(photo_rng.integers(2**31)), label))
+        per_style.append(jobs)
+    # Styles taken in turn, each photo with its own seed: made on every core.
+    jobs = [(directory / f"p{k:05d}.jpg", *job) for k, job in enumerate(j for row in zip(*per_style) for j in row)]
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        list(pool.map(_write_photo, [job[:4] for job in jobs], chunksize=4))
-    items.extend(job[4] for job in jobs)
-    return items
+        list(pool.map(_write_photo, [job[:4] for job in jobs], chunksize=2))
+    return items + [(path, label, f"photo: {style}") for path, _, style, _, label in jobs]
 
 
 def _write_photo(job) -> None:
@@ -318,17 +327,21 @@ def load_before(path: Path):
     return module
 
 
-def generated(directory: Path, n: int, seed: int, photos: int | None) -> list[tuple[Path, int, str]]:
-    """generate(), or the images a run with the same settings left in `directory` (manifest.json)."""
-    manifest = directory / "manifest.json"
-    settings = {"n": n, "seed": seed, "photos": photos}
-    if manifest.exists():
-        saved = json.loads(manifest.read_text())
-        if saved["settings"] == settings:
-            return [(directory / name, label, style) for name, label, style in saved["items"]]
-    directory.mkdir(parents=True, exist_ok=True)
-    items = generate(directory, n, seed, photos)
-    manifest.write_text(json.dumps({"settings": settings, "items": [(p.name, label, style) for p, label, style in items]}))
+def generated(directory: Path, n: int, seed: int, photos: int | None,
+              parts: tuple[str, ...] = ("drawn", "photos")) -> list[tuple[Path, int, str]]:
+    """generate(), reusing the part(s) a run with the same settings left in `directory` (manifest-PART.json)."""
+    items = []
+    for part in parts:
+        manifest = directory / f"manifest-{part}.json"
+        settings = {"n": n, "seed": seed, "photos": photos if part == "photos" else None}
+        if manifest.exists() and json.loads(manifest.read_text())["settings"] == settings:
+            saved = json.loads(manifest.read_text())["items"]
+            items += [(directory / name, label, style) for name, label, style in saved]
+            continue
+        directory.mkdir(parents=True, exist_ok=True)
+        made = generate(directory, n, seed, photos, (part,))
+        manifest.write_text(json.dumps({"settings": settings, "items": [(p.name, l, s) for p, l, s in made]}))
+        items += made
     return items
 
 
@@ -400,12 +413,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--images", type=Path, default=None,
                         help="keep the generated images in this directory and reuse them on the next run")
-    parser.add_argument("--generate-only", action="store_true", help="only write the images (with --images)")
+    parser.add_argument("--generate-only", choices=["drawn", "photos", "all"],
+                        help="only write this part of the images (with --images)")
     parser.add_argument("--output", type=Path, default=Path(__file__).with_suffix(".md"),
                         help="where to write the table (default benchmarks/realistic.md)")
     args = parser.parse_args()
     if args.generate_only:
-        generated(args.images, args.n, args.seed, args.photos)
+        generated(args.images, args.n, args.seed, args.photos,
+                  ("drawn", "photos") if args.generate_only == "all" else (args.generate_only,))
         return
     report = measure(args.model, args.n, args.seed, args.photos, args.before, args.images)
     print(report)

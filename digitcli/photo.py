@@ -11,7 +11,8 @@ border, frames drawn around the digit, long straight ruled or grid lines
 crossing it, and components far from the main ink or much fainter than it
 are dropped. Loops stay open: nothing is filled.
 
-OpenCV does the image work; it is imported only where images are prepared.
+Lines are found in digitcli/lines.py. OpenCV does the image work; it is
+imported only where images are prepared.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from .lines import cluster, drop_lines, inside, stroke_width
 from .preprocess import MIN_CONTRAST
 
 SMALL = 64  # images this small (icons) are lit evenly enough for one global paper level
@@ -64,10 +66,10 @@ def _local_level(level: np.ndarray, floor: float) -> tuple[np.ndarray, float]:
     """
     h, w = level.shape
     wide, sign = _opened(level, max(15, max(h, w) // 6), None)
-    rough = _inside(wide > 0.35 * float(np.percentile(wide, 99.9)))
+    rough = inside(wide > 0.35 * float(np.percentile(wide, 99.9)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(rough.view(np.uint8), connectivity=8)
     # The pen's width, from the largest piece of clear ink (texture and specks would make it look thin).
-    width = _stroke_width(labels == 1 + int(np.argmax(stats[1:, 4]))) if count > 1 else 3.0
+    width = stroke_width(labels == 1 + int(np.argmax(stats[1:, 4]))) if count > 1 else 3.0
     local, _ = _opened(level, int(np.clip(4 * width + 9, 15, max(h, w) / 3)), sign)
     sample = local[:: max(1, h // 256), :: max(1, w // 256)]
     centre = float(np.median(sample))
@@ -111,26 +113,9 @@ def _polarity(level: np.ndarray, k: int) -> float:
     return 1.0 if positive >= negative else -1.0
 
 
-def _stroke_width(mask: np.ndarray) -> float:
-    """Mean stroke width of a binary mask: twice the area over the perimeter."""
-    m = mask.astype(np.int8)
-    perimeter = np.abs(np.diff(m, axis=0)).sum() + np.abs(np.diff(m, axis=1)).sum()
-    return 2.0 * float(m.sum()) / (perimeter * math.pi / 4) if perimeter else 0.0
-
-
-def _inside(mask: np.ndarray) -> np.ndarray:
-    """The mask without its components touching the image border, if anything is left."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
-    h, w = mask.shape
-    left, top, width, height = stats[:, :4].T
-    border = (left == 0) | (top == 0) | (left + width == w) | (top + height == h)
-    border[0] = True
-    return (~border)[labels] if not border.all() else mask
-
-
 def _threshold(level: np.ndarray, floor: float) -> tuple[np.ndarray | None, np.ndarray]:
     """The ink mask (hysteresis: weak ink is kept where it touches strong ink) and strength in [0, 1]."""
-    above = level[_inside(level > floor)]
+    above = level[inside(level > floor)]
     if above.size == 0:
         return None, level
     full = float(np.percentile(above, 99))  # the pen's ink, even among many fainter printed lines
@@ -167,7 +152,7 @@ def _components(mask: np.ndarray, strength: np.ndarray) -> Parts:
 
 def _select(mask: np.ndarray, strength: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """The digit's pixels among the ink mask's, and notes on what else was seen."""
-    mask, printed = _drop_lines(mask, level)  # first: ruled and grid lines tie the digit to the border
+    mask, printed = drop_lines(mask, level)  # first: ruled and grid lines tie the digit to the border
     if printed:  # on ruled or grid paper, what is as faint as its lines is left of them, not pen
         mask &= level >= 0.4 * float(np.percentile(level[mask], 99))
     mask = _drop_border_pieces(mask, strength)
@@ -211,144 +196,6 @@ def _drop_frames(mask: np.ndarray, strength: np.ndarray) -> np.ndarray:
     return mask
 
 
-
-
-def _drop_lines(mask: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Remove straight lines running past the digit at both ends: ruled and grid lines, a box's sides.
-
-    Lines are found among the ink (a probabilistic Hough transform at about
-    400 px); the digit is what is left without them. A digit's own straight
-    strokes (a 1, a 7's bar, a 4) end where the rest of the digit ends, so
-    they stay; a line that also passes the digit by a tenth of its size at
-    both ends does not belong to it.
-    """
-    ys, xs = np.nonzero(mask)
-    if ys.size == 0:
-        return mask, False
-    h, w = mask.shape
-    scale = max(1.0, max(h, w) / 400)
-    small = mask.view(np.uint8)
-    if scale > 1:  # any ink in a pixel's area keeps it: thin lines stay whole
-        small = cv2.resize(small * np.uint8(255), (max(1, round(w / scale)), max(1, round(h / scale))), interpolation=cv2.INTER_AREA)
-        small = (small > 0).view(np.uint8)
-    extent = max(ys.max() - ys.min(), xs.max() - xs.min()) / scale
-    shortest = max(12, int(0.3 * extent))
-    segments = cv2.HoughLinesP(small, 0.5, np.pi / 720, threshold=int(0.6 * shortest), minLineLength=shortest, maxLineGap=6)
-    if segments is None:
-        return mask, False
-    segments = segments.reshape(-1, 4).astype(np.float64) * scale
-    # A line is ink all along (a chord across a curved stroke, which Hough also finds, is not).
-    inked = cv2.dilate(mask.view(np.uint8), np.ones((5, 5), np.uint8))
-    t = np.linspace(0, 1, 64)
-    x1, y1, x2, y2 = (segments[:, i : i + 1] for i in range(4))
-    cover = inked[np.clip((y1 + t * (y2 - y1)).astype(int), 0, h - 1), np.clip((x1 + t * (x2 - x1)).astype(int), 0, w - 1)]
-    segments = segments[cover.mean(axis=1) >= 0.75]
-    if not len(segments):
-        return mask, False
-    thickness = max(3, int(round(1.6 * _stroke_width(mask) + 2 + scale)))
-    lines = np.zeros_like(mask, dtype=np.uint8)
-    for x1, y1, x2, y2 in segments:
-        cv2.line(lines, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
-    rest = mask & (lines == 0)
-    drop = np.zeros_like(mask, dtype=np.uint8)
-    # Printed ruled and grid lines are much fainter than the pen: such a line goes whatever its length.
-    peak = float(np.percentile(level[mask], 99))
-    nearby = cv2.dilate(level, np.ones((5, 5), np.uint8))
-    faint = np.zeros(len(segments), dtype=bool)
-    sy, sx = np.nonzero(_largest_near(mask & (level >= 0.55 * peak)))
-    reach = 0.25 * max(np.ptp(sy), np.ptp(sx)) if sy.size else 0.0
-    for i, (x1, y1, x2, y2) in enumerate(segments):
-        along = nearby[np.clip((y1 + t * (y2 - y1)).astype(int), 0, h - 1), np.clip((x1 + t * (x2 - x1)).astype(int), 0, w - 1)]
-        # Faint, and running well past the strong ink (a skipping pen's faded stretch does not).
-        past = sy.size and (min(x1, x2) < sx.min() - reach or max(x1, x2) > sx.max() + reach
-                            or min(y1, y2) < sy.min() - reach or max(y1, y2) > sy.max() + reach)
-        faint[i] = bool(past) and np.median(along) < 0.4 * peak
-        if faint[i]:
-            cv2.line(drop, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
-    drop &= (level < 0.4 * peak).view(np.uint8)  # where the pen crossed them, its ink stays
-    # Without the lines, the digit must still be there: not just the joints of a 1, a 4 or a 7.
-    longest = drop.copy()
-    for (x1, y1, x2, y2), weak in zip(segments, faint):
-        if not weak and np.hypot(x2 - x1, y2 - y1) >= 0.5 * max(h, w):
-            cv2.line(longest, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
-    if rest.sum() < 0.25 * (mask & (longest == 0)).sum():
-        return _without(mask, drop, thickness), bool(faint.any())
-    # The digit is where the strongest ink is.
-    rest = _inside(rest)
-    # The pieces holding strong ink, with their fainter stretches (a skipping pen's).
-    count, labels = cv2.connectedComponents(rest.view(np.uint8), connectivity=8)
-    held = np.bincount(labels[rest & (level >= 0.55 * peak)].ravel(), minlength=count) > 0
-    held[0] = False
-    ys, xs = np.nonzero(_largest_near(held[labels] if held.any() else rest))
-    if ys.size < 4:
-        return _without(mask, drop, thickness), bool(faint.any())
-    size = max(ys.max() - ys.min(), xs.max() - xs.min(), 1)
-    corners = np.array([[xs.min(), ys.min()], [xs.max(), ys.min()], [xs.min(), ys.max()], [xs.max(), ys.max()]], float)
-    top, bottom, left, right = ys.min(), ys.max(), xs.min(), xs.max()
-    for x1, y1, x2, y2 in segments:
-        direction = np.array([x2 - x1, y2 - y1]) / max(np.hypot(x2 - x1, y2 - y1), 1e-9)
-        ends = sorted((x1 * direction[0] + y1 * direction[1], x2 * direction[0] + y2 * direction[1]))
-        span = corners @ direction
-        if ends[0] < span.min() - 0.1 * size and ends[1] > span.max() + 0.1 * size:
-            line = np.zeros_like(drop)
-            cv2.line(line, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
-            # Judged by its stretch outside the digit: if faint there, only its faint pixels go,
-            # and a stroke of the digit that runs along it stays.
-            px, py = x1 + t * (x2 - x1), y1 + t * (y2 - y1)
-            outside = (px < left) | (px > right) | (py < top) | (py > bottom)
-            along = nearby[np.clip(py.astype(int), 0, h - 1), np.clip(px.astype(int), 0, w - 1)][outside]
-            if along.size and np.median(along) < 0.4 * peak:
-                line &= (level < 0.4 * peak).view(np.uint8)
-            drop |= line
-    return _without(mask, drop, thickness), bool(faint.any())
-
-
-def _without(mask: np.ndarray, drop: np.ndarray, thickness: int) -> np.ndarray:
-    """The mask without the lines drawn in `drop`, their crumbs, and with strokes that crossed them joined."""
-    if not drop.any():
-        return mask
-    kept = mask & (drop == 0)
-    # Crumbs of the lines that their drawn segments missed lie along them: they go too.
-    band = cv2.dilate(drop, np.ones((thickness, thickness), np.uint8)) > 0
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(kept.view(np.uint8), connectivity=8)
-    along = np.bincount(labels[band].ravel(), minlength=count)
-    long_side, short_side = stats[:, 2:4].max(axis=1), stats[:, 2:4].min(axis=1)
-    crumbs = (along >= 0.9 * stats[:, 4]) & (long_side >= 4 * short_side)
-    crumbs[0] = False
-    kept &= ~crumbs[labels]
-    # Where a stroke crossed a line, join its two ends again.
-    span = thickness + 2
-    joined = cv2.morphologyEx(kept.view(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (span, span)))
-    return kept | (mask & (drop > 0) & (joined > 0))
-
-
-def _largest_near(mask: np.ndarray) -> np.ndarray:
-    """The largest component and those near it, leaving out crumbs."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
-    if count <= 1:
-        return mask
-    area = stats[:, 4].astype(np.float64)
-    main = 1 + int(np.argmax(area[1:]))
-    keep = _cluster(stats, np.where(area >= 0.1 * area[main], area, 0.0), main)
-    return keep[labels]
-
-
-def _cluster(stats: np.ndarray, mass: np.ndarray, main: int, reach: float = 0.35) -> np.ndarray:
-    """Components (of mass > 0) within `reach` of the growing cluster's size from it, starting from `main`."""
-    left, top = stats[:, 0].astype(np.float64), stats[:, 1].astype(np.float64)
-    right, bottom = left + stats[:, 2], top + stats[:, 3]
-    keep = np.zeros(len(stats), dtype=bool)
-    keep[main] = True
-    while True:
-        l, t, r, b = left[keep].min(), top[keep].min(), right[keep].max(), bottom[keep].max()
-        gap = np.maximum(np.maximum(l - right, left - r), np.maximum(t - bottom, top - b))
-        near = (gap <= reach * max(r - l, b - t)) & (mass > 0)
-        near[0] = False
-        if not (near & ~keep).any():
-            return keep
-        keep |= near
-
-
 def _main_mass(mask: np.ndarray, strength: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """The main ink mass: the heaviest component and those near it, not much fainter than it."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
@@ -359,14 +206,14 @@ def _main_mass(mask: np.ndarray, strength: np.ndarray) -> tuple[np.ndarray, list
     main = 1 + int(np.argmax(mass[1:]))
     faint = mean < 0.35 * mean[main]
     faint[main] = False
-    keep = _cluster(stats, np.where(faint, 0.0, mass), main)
+    keep = cluster(stats, np.where(faint, 0.0, mass), main)
     notes = []
     # Another cluster about as heavy and as tall as this one is probably a second digit.
     rest = ~keep & ~faint
     rest[0] = False
     if rest.any():
         other = int(np.flatnonzero(rest)[np.argmax(mass[rest])])
-        second = _cluster(stats, np.where(faint | keep, 0.0, mass), other)
+        second = cluster(stats, np.where(faint | keep, 0.0, mass), other)
         tall = (stats[second, 1] + stats[second, 3]).max() - stats[second, 1].min()
         main_tall = (stats[keep, 1] + stats[keep, 3]).max() - stats[keep, 1].min()
         if mass[second].sum() >= 0.4 * mass[keep].sum() and tall >= 0.6 * main_tall:
