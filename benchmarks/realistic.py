@@ -288,7 +288,14 @@ with a 1-3 px pen (*thin pen*); with uneven lighting, noise, blur and JPEG compr
 (*photo*); as black, blue or white strokes on a transparent PNG (*transparent*); as 32x32
 icons (PNG/BMP/GIF); digits drawn from jittered pen strokes (*drawn strokes*); and digits set
 in the machine's TrueType sans fonts (*fonts*). Every image is written to a file and read back.
-*Plain resize* is grayscale and a resize to 28x28; *preprocessed* is `digitcli.preprocess.load`."""
+*photo: ...* styles are phone photos (`benchmarks/scenes.py`): half MNIST test digits, half pen-stroke
+digits, inked on a sheet laid in perspective on a desk (the desk and paper edges in frame in 40 % of
+them, always for *paper edge*), lit unevenly, shadowed in a quarter of them (always for *shadow*),
+blurred, noised, 1,500-4,000 px JPEG, 30 % stored on their side with an EXIF orientation; each
+style adds its own trait: beige, blue or grid paper, strong uneven light, a thick felt pen, a faint
+skipping ballpoint, a box drawn around the digit, ruled lines.
+*Plain resize* is grayscale and a resize to 28x28; *preprocessed* is `digitcli.preprocess.load`;
+*preprocessed before* is the `preprocess.py` given with `--before`, on the same images."""
 
 
 def _prepare_all(items, before: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
