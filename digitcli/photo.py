@@ -44,13 +44,26 @@ def find_digit(gray: np.ndarray, level: np.ndarray, floor: float) -> Found:
     `level` is the ink's strength against a globally fitted paper (positive
     for ink), `floor` the least strength that is not noise there.
     """
-    if max(gray.shape) >= SMALL:
-        level, floor = _local_level(level, floor)
+    if max(gray.shape) < SMALL:
+        return Found(_small(level, floor))  # an icon: every pixel may be the digit's
+    level, floor = _local_level(level, floor)
     mask, strength = _threshold(level, floor)
     if mask is None:
         return Found(np.zeros_like(level, dtype=np.float32))
     keep, notes = _select(mask, strength, level)
     return Found(np.where(keep, strength, 0.0).astype(np.float32), notes)
+
+
+def _small(level: np.ndarray, floor: float) -> np.ndarray:
+    """Ink strength of a small image against its global paper level: all of it, nothing judged."""
+    above = level[level > floor]
+    if above.size == 0:
+        return np.zeros_like(level, dtype=np.float32)
+    full = float(np.percentile(above, 95))
+    floor = max(floor, 0.1 * full)
+    if full <= floor:
+        return np.zeros_like(level, dtype=np.float32)
+    return np.clip((level - floor) / (full - floor), 0.0, 1.0).astype(np.float32)
 
 
 # --- ink against the local paper -------------------------------------------------------
