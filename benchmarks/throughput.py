@@ -112,7 +112,7 @@ def main() -> None:
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     for name, count, seconds in rows:
-        rate = f"{count / seconds:,.0f}" if count else ""
+        rate = (f"{count / seconds:,.0f}" if count / seconds >= 100 else f"{count / seconds:.2f}") if count else ""
         lines.append(f"| {name} | {count or ''} | {seconds:.2f} | {rate} | {seconds / tf_import:.2f} |")
     lines += ["", "The machine was shared with other jobs while measuring: compare rows of the same run, not runs.",
               "", f"Reproduce: `python benchmarks/throughput.py --model {args.model} --images {args.images} "
