@@ -123,7 +123,7 @@ def _polarity(level: np.ndarray, k: int) -> float:
     spread = 4 * 1.4826 * float(np.median(np.abs(residual))) + 1.0
     positive = float(np.clip(residual - spread, 0, None).sum())
     negative = float(np.clip(-residual - spread, 0, None).sum())
-    return 1.0 if positive >= negative else -1.0
+    return -1.0 if negative > 2 * positive else 1.0  # the global polarity unless clearly wrong
 
 
 def _threshold(level: np.ndarray, floor: float) -> tuple[np.ndarray | None, np.ndarray]:
