@@ -286,7 +286,7 @@ def main() -> None:
                            f"{RECIPES['cnn'].epochs} for `digits train` (each recipe's default)")
     dataset = data_mod.load(options.data)
     options.data_size = f"{len(dataset.x_train):,} training images (10 % held out for validation), {len(dataset.x_test):,} test images"
-    command = "/work/venv/bin/python benchmarks/run.py " + " ".join(sys.argv[1:])
+    command = "python benchmarks/run.py " + " ".join(sys.argv[1:])
     command = command.strip()
     plain_epochs = epochs or 15
 

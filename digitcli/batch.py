@@ -39,7 +39,7 @@ def workers() -> int:
 
 
 def prepare_one(source) -> Result:
-    """One file (a path or its bytes) through preprocess.load; an ImageError becomes its message."""
+    """One file (a path or its bytes) prepared as preprocess.load does, with its notes; an ImageError becomes its message."""
     from . import preprocess
     from .errors import ImageError
 
@@ -50,9 +50,9 @@ def prepare_one(source) -> Result:
     return Result(prepared.array, None, prepared.notes)
 
 
-def prepare_all(sources: list) -> list[Result]:
-    """Every source prepared, in order; on a pool of processes when there are many."""
-    count = min(workers(), len(sources))
+def prepare_all(sources: list, pool: bool = True) -> list[Result]:
+    """Every source prepared, in order; on a pool of processes when there are many and `pool` allows it."""
+    count = min(workers(), len(sources)) if pool else 1
     if count <= 1 or len(sources) < POOL_FROM:
         return [prepare_one(source) for source in sources]
     # Fresh workers (spawned), not forks of this process: it may already run the model's threads.

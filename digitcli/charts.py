@@ -46,3 +46,25 @@ def _ticks(epochs: list[int]) -> list[int]:
         return epochs
     step = -(-len(epochs) // 6)
     return epochs[::step] + ([epochs[-1]] if (len(epochs) - 1) % step else [])
+
+
+# One marker and colour per compared model, in --model order.
+MODEL_STYLES = (("hd", "cyan"), ("x", "orange"), ("dot", "green"), ("+", "magenta"))
+
+
+def lines(x: list[float], series: dict[str, list[float]], title: str, xlabel: str, width: int, color: bool) -> str:
+    """One line per named series over the same x values, e.g. accuracy against rotation angle."""
+    import plotext as plt
+
+    plt.clear_figure()
+    plt.theme("clear")
+    plt.plotsize(min(width, 120), 17)
+    plt.title(title)
+    plt.xlabel(xlabel)
+    for i, (label, values) in enumerate(series.items()):
+        marker, colour = MODEL_STYLES[i % len(MODEL_STYLES)]
+        plt.plot(x, values, label=label, marker=marker, color=colour if color else None)
+    plt.xticks(x)
+    chart = plt.build()
+    plt.clear_figure()
+    return chart if color else _strip(chart)

@@ -1,4 +1,4 @@
-"""Resumable training state, written beside the output after every epoch.
+"""Resumable training state: the last finished epoch, kept beside the output.
 
 The state file is a Keras zip holding the model with its optimizer state
 (so a learning-rate schedule continues where it stopped), plus a JSON member
@@ -17,53 +17,78 @@ import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
-from . import store
+from . import interrupts, store
 from .backend import keras
-from .errors import BadOption, DataError, Interrupted, ModelFileError, Terminated
+from .errors import BadOption, DataError, Interrupted, ModelFileError
 
 STATE_MEMBER = "digits-resume.json"
 SAVE_EVERY_S = 5.0
-COMPARED = ("model", "epochs", "batch_size", "lr", "val_split", "seed", "limit")
+COMPARED = ("model", "epochs", "batch_size", "lr", "val_split", "seed", "limit", "optimizer", "hidden", "dropout", "width")
 
 
-class Checkpoint(keras.callbacks.Callback):
-    """Saves the state atomically at the end of epochs whose loss is finite.
+class Checkpoint:
+    """The last finished epoch, kept in memory and written where it must survive.
 
-    Short epochs are saved at most every SAVE_EVERY_S seconds (a save costs a
-    few tens of milliseconds, a real share of an mlp's half-second epoch); the
-    last epoch is always saved, so a finished run can still be saved after an
-    interrupt.
+    After every finished epoch whose loss is finite, `keep` copies the weights,
+    the optimizer's state (its step count drives the learning-rate schedule),
+    the history and the epoch count into memory; an interrupt writes that copy
+    (`save_last`), so the state names the last epoch the user saw. For a crash
+    or SIGKILL, epochs are also written as they finish, at most every
+    SAVE_EVERY_S seconds (a write costs a few tens of milliseconds, a real share
+    of an mlp's half-second epoch). The last epoch is always written, so a run
+    interrupted while it is scored and saved can still be resumed.
     """
 
-    def __init__(self, path: Path, config, fingerprint: str, history: dict[str, list[float]], seconds: float, notice):
-        super().__init__()
+    def __init__(self, path: Path, model, config, fingerprint: str, history: dict[str, list[float]], seconds: float, notice):
         self.notice = notice  # tells the user, once, if the state cannot be written
         self.broken = False
         self.path = path
+        self.model = model
         self.config = config
         self.fingerprint = fingerprint
         self.history = {key: list(values) for key, values in history.items()}
-        self.epochs_done = len(self.history.get("loss", []))  # as saved in the state file
+        self.epochs_done = len(self.history.get("loss", []))  # the last finished epoch, in memory
+        self.written = self.epochs_done  # the epochs the state file holds
         self.earlier_seconds = seconds  # training time of the runs this one continues
         self.started = time.perf_counter()
+        self.seconds = seconds
         self.last_save = -math.inf
+        self.weights = None  # (model weights, optimizer variables) after epoch `epochs_done`
 
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
+    def keep(self, epochs_done: int, logs: dict, planned: int) -> None:
+        """Remember the model as it is after the epoch `epochs_done`, and write it if it is time."""
         if not math.isfinite(logs.get("loss", float("nan"))):
             return  # never keep a diverged state
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
+        self.epochs_done = epochs_done
         now = time.perf_counter()
-        if self.broken or (now - self.last_save < SAVE_EVERY_S and epoch + 1 < self.params["epochs"]):
+        self.seconds = self.earlier_seconds + now - self.started
+        if now - self.last_save >= SAVE_EVERY_S or epochs_done >= planned:
+            self.last_save = now
+            self._save()
+        if self.written != epochs_done:  # not on disk: not due yet, or the disk refused it
+            self.weights = (self.model.get_weights(), [v.numpy() for v in self.model.optimizer.variables])
+
+    def save_last(self) -> int:
+        """Write the last finished epoch (if it is not on disk yet); return the epochs the state file holds."""
+        if self.written != self.epochs_done and self.weights is not None:
+            weights, optimizer_state = self.weights
+            self.model.set_weights(weights)
+            for variable, value in zip(self.model.optimizer.variables, optimizer_state):
+                variable.assign(value)
+            self._save()
+        return self.written
+
+    def _save(self) -> None:
+        if self.broken:
             return
-        self.last_save = now
         state = {
             "config": asdict(self.config),
-            "epochs_done": epoch + 1,
+            "epochs_done": self.epochs_done,
             "history": self.history,
             "fingerprint": self.fingerprint,
-            "seconds": self.earlier_seconds + now - self.started,
+            "seconds": self.seconds,
         }
         try:
             self._write(state)
@@ -71,7 +96,8 @@ class Checkpoint(keras.callbacks.Callback):
             self.broken = True
             self.notice(f"cannot save the resumable state to {self.path} ({exc.strerror or exc}); training goes on without it")
             return
-        self.epochs_done = epoch + 1
+        self.written = self.epochs_done
+        self.weights = None  # on disk now
 
     def _write(self, state: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,7 +115,8 @@ class Checkpoint(keras.callbacks.Callback):
 
 def interrupted(exc: BaseException, path: Path | None, epochs_done: int, planned: int) -> Interrupted:
     """What to tell the user: which epoch's state was kept, and the command that resumes."""
-    signal_name, code = ("SIGTERM", 143) if isinstance(exc, Terminated) else ("Ctrl-C", 130)
+    signum = interrupts.signal_of(exc)
+    signal_name, code = interrupts.NAMES[signum], interrupts.EXIT_CODES[signum]
     if path is None or not path.exists():
         return Interrupted(f"Interrupted by {signal_name} before an epoch finished; nothing was saved.", code)
     output = path.with_name(path.name.removesuffix(store.STATE_SUFFIX))
@@ -129,10 +156,10 @@ def merge(state: dict, given: dict, fingerprint: str) -> dict:
     """
     saved = state["config"]
     for name in COMPARED:
-        if name in given and given[name] != saved[name]:
+        if name in given and given[name] != saved.get(name):
             flag = "--" + name.replace("_", "-")
             raise BadOption(
-                f"--resume: {flag} {given[name]} differs from the interrupted run's {saved[name]}; "
+                f"--resume: {flag} {given[name]} differs from the interrupted run's {saved.get(name)}; "
                 "resume with the same options, or start afresh with --overwrite"
             )
     if fingerprint != state["fingerprint"]:

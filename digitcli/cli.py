@@ -7,22 +7,19 @@ happen inside the commands that need them, so that `digits --help` and
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Annotated
 
 import typer
 
-from . import __version__, cmd_eval, cmd_predict, cmd_show, cmd_train
-from .ui import configure, handle_sigterm, out, say
+from . import __version__, cmd_draw, cmd_eval, cmd_export, cmd_predict, cmd_robustness, cmd_serve, cmd_show, cmd_train, cmd_tune
+from .ui import configure, out, say
 
 app = typer.Typer(
     name="digits",
     help="Train, evaluate and run a handwritten-digit recognizer (MNIST) from the terminal.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
-    add_completion=False,
+    rich_markup_mode=None,  # plain help: whole option names and no <bool> on flags at any width
 )
 
 
@@ -48,22 +45,20 @@ def main(
     configure(debug, ascii_art)
 
 
-app.command()(cmd_train.train)
-app.command("eval")(cmd_eval.evaluate)
+app.command(short_help="Train a model on MNIST and save it.")(cmd_train.train)
+app.command(short_help="Search hyperparameters, then train the best.")(cmd_tune.tune)
+app.command("eval", short_help="Score a model on the test set.")(cmd_eval.evaluate)
 app.command("evaluate", hidden=True)(cmd_eval.evaluate)
-app.command()(cmd_predict.predict)
-app.add_typer(cmd_show.app, name="show")
+app.command(short_help="Predict test images or your own image files.")(cmd_predict.predict)
+app.add_typer(cmd_show.app, name="show", short_help="Look at the data, curves, mistakes or a model.")
+app.command(short_help="Accuracy on tilted, noisy, distorted digits.")(cmd_robustness.robustness)
+app.command(short_help="A page to draw digits on, and a JSON API.")(cmd_serve.serve)
+app.command(short_help="A terminal drawing pad that reads your digit.")(cmd_draw.draw)
+app.command("export", short_help="Write a model as LiteRT or a SavedModel.")(cmd_export.export)
 
 
 def run() -> None:
-    handle_sigterm()
-    try:
-        app()
-    except SystemExit as exc:
-        if exc.code in (130, 143):
-            # Interrupted mid-training: TensorFlow's worker threads may still be running, and
-            # tearing the interpreter down under them can crash. Everything is saved: just leave.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(exc.code)
-        raise
+    """The console script's entry (kept for installs made before `digitcli.__main__:run`)."""
+    from .__main__ import run as run_digits
+
+    run_digits()

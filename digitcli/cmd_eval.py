@@ -57,7 +57,7 @@ def evaluate(
         say(out, f"Test accuracy: {result.accuracy:.2%} ({result.accuracy * result.n:,.0f} of {result.n:,}), loss {result.loss:.4f}")
         worst = scoring.top_confusions(result.confusion, CONFUSIONS_SHOWN)
         out.print(render.per_class_table(result))
-        out.print(render.confusion_table(result, worst))
+        out.print(render.confusion_table(result, worst, out.width))
         if worst:
             say(out, f"Most frequent confusions (true {arrow()} predicted: count):", style="bold")
             out.print(render.gallery(confusion_cards(worst, images, labels, probabilities.argmax(axis=1))))

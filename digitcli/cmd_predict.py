@@ -28,6 +28,7 @@ def predict(
     images: Annotated[
         Optional[list[str]],
         typer.Argument(
+            metavar="IMAGE",
             help="Image files (PNG, JPEG, BMP, GIF, TIFF, WebP), directories of them, or - for one image on "
             "standard input. Without any, predicts random test images.",
             show_default=False,
@@ -112,33 +113,27 @@ def predict_samples(model: Path, count: int, seed, wrong: bool, data, output_for
 
 def predict_files(args: list[str], model: Path, output_format: Format, top_k: int, recursive: bool, show_input: bool) -> int:
     """Predict every image named by `args`; returns how many failed (each reported on stderr)."""
-    from . import batch, render
     from . import predict as core
+    from . import render
 
     classifier = open_model(model)
     items, problems = expand(args, recursive)
     for problem in problems:
         say(err, f"Error: {problem}", style="red")
-    names, arrays, failed = [], [], len(problems)
-    for (name, _), result in zip(items, batch.prepare_all([source for _, source in items])):
+    results = core.predict_sources(classifier, items, top_k, pool=True)  # prepared on every core, one batched model call
+    for result in results:
         if result.error is not None:
-            say(err, f"Error: {name}: {result.error}", style="red")
-            failed += 1
-            continue
-        arrays.append(result.array)
-        names.append(name)
+            say(err, f"Error: {result.name}: {result.error}", style="red")
         for note in result.notes:
-            say(err, f"Note: {name}: {note}")
-    if not arrays:
+            say(err, f"Note: {result.name}: {note}")
+    good = [result for result in results if result.error is None]
+    failed = len(problems) + len(results) - len(good)
+    if not good:
         return failed
-    probabilities = classifier.probabilities(np.stack(arrays))  # one batched call for every file
-    digits, confidences = core.top_k(probabilities, top_k)
+    names, arrays = [r.name for r in good], [r.image for r in good]
+    digits, confidences = np.stack([r.digits for r in good]), np.stack([r.probabilities for r in good])
     if output_format is not Format.table:
-        records = [
-            {"path": n, "prediction": int(d[0]), "confidence": float(p[0]), "top": [[int(a), float(b)] for a, b in zip(d, p)]}
-            for n, d, p in zip(names, digits, confidences)
-        ]
-        write_records(records, output_format, ["path", "prediction", "confidence"], top_k)
+        write_records([r.record("path") for r in good], output_format, ["path", "prediction", "confidence"], top_k)
     elif show_input:
         cards = [
             render.digit_card(a, [(n, "bold"), *render.prediction_caption("", None, d, p, unicode())[1:]], unicode())

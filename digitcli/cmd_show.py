@@ -10,9 +10,11 @@ import typer
 from rich.text import Text
 
 from .cmd_eval import open_model
-from .ui import DEFAULT_MODEL_PATH, DataOption, ModelPathOption, err, load_data, out, say, unicode, user_errors
+from .ui import DEFAULT_MODEL_PATH, DataOption, ModelPathOption, err, load_data, out, plural, say, unicode, user_errors
 
-app = typer.Typer(help="Look at the data, a model's training curves, its mistakes and its make-up.", no_args_is_help=True)
+app = typer.Typer(
+    help="Look at the data, a model's training curves, its mistakes and its make-up.", no_args_is_help=True, rich_markup_mode=None
+)
 
 CountOption = Annotated[int, typer.Option("--count", "-n", min=1, help="How many images to show.")]
 
@@ -24,7 +26,7 @@ def _no_metadata(path: Path, wanted: str) -> str:
     )
 
 
-@app.command()
+@app.command(short_help="A gallery of dataset images.")
 def samples(
     digit: Annotated[Optional[int], typer.Option("--digit", "-d", min=0, max=9, help="Show only this digit.", show_default="all")] = None,
     count: CountOption = 12,
@@ -35,7 +37,7 @@ def samples(
     with user_errors():
         from . import render
 
-        dataset = load_data(data)
+        dataset = load_data(data, need_train=train_split)
         images, labels = (dataset.x_train, dataset.y_train) if train_split else (dataset.x_test, dataset.y_test)
         pool = np.arange(len(labels)) if digit is None else np.flatnonzero(labels == digit)
         chosen = pool[:count]
@@ -45,7 +47,7 @@ def samples(
         say(err, f"{len(chosen)} of {len(pool):,} {split} images" + ("" if digit is None else f" of digit {digit}"))
 
 
-@app.command()
+@app.command(short_help="Loss and accuracy per epoch.")
 def curves(model: ModelPathOption = DEFAULT_MODEL_PATH) -> None:
     """The model's per-epoch loss and accuracy, with a summary of its training."""
     with user_errors():
@@ -62,13 +64,13 @@ def curves(model: ModelPathOption = DEFAULT_MODEL_PATH) -> None:
 def training_summary(meta: dict) -> str:
     training, source = meta["training"], meta["data"]
     return (
-        f"{meta['architecture']}: {len(meta['history'].get('loss', []))} epochs (batch {training['batch_size']}, "
+        f"{meta['architecture']}: {plural(len(meta['history'].get('loss', [])), 'epoch')} (batch {training['batch_size']}, "
         f"lr {training['lr']:g}, seed {training['seed']}) in {meta['train_seconds']:.1f} s on {source['n_train']:,} "
         f"training images of {source['source']}; test accuracy {meta['test_accuracy']:.2%}"
     )
 
 
-@app.command()
+@app.command(short_help="The most confident mistakes.")
 def misclassified(model: ModelPathOption = DEFAULT_MODEL_PATH, count: CountOption = 10, data: DataOption = None) -> None:
     """Test images the model gets wrong, most confident mistakes first."""
     with user_errors():
@@ -88,32 +90,17 @@ def misclassified(model: ModelPathOption = DEFAULT_MODEL_PATH, count: CountOptio
         say(err, f"{min(count, len(wrong))} of {len(wrong):,} misclassified test images, most confident first")
 
 
-@app.command("model")
+@app.command("model", short_help="Layers, options, accuracy, versions.")
 def describe(model: ModelPathOption = DEFAULT_MODEL_PATH) -> None:
     """Layers and parameter counts, training options, test accuracy, data fingerprint and versions."""
     with user_errors():
-        from . import render, store
+        from . import render
+        from .card import model_card
 
-        keras_model, meta = store.load(model)
-        layers = render.layers_table(
-            [(layer.name, type(layer).__name__, str(layer.output.shape[1:]) if hasattr(layer, "output") else "", layer.count_params()) for layer in keras_model.layers],
-            total=keras_model.count_params(),
-        )
-        out.print(layers)
-        if meta is None:
+        card = model_card(model)
+        layers = [(layer.name, layer.type, layer.output_shape, layer.parameters) for layer in card.layers]
+        out.print(render.layers_table(layers, total=card.total_parameters))
+        if card.meta is None:
             say(out, _no_metadata(model, "training options, history or test accuracy"))
             return
-        training = meta["training"]
-        rows = [
-            ("architecture", meta["architecture"]),
-            ("training", ", ".join(f"{key} {value}" for key, value in training.items())),
-            ("trained", f"{meta['trained_at']} in {meta['train_seconds']:.1f} s"),
-            ("test accuracy", f"{meta['test_accuracy']:.2%} (loss {meta['test_loss']:.4f}) on {meta['data']['n_test']:,} images"),
-            ("data", meta["data"]["source"]),
-            ("data fingerprint", f"sha256 {meta['data']['fingerprint']}"),
-            ("images", f"{meta['data']['n_train']:,} training, {meta['data']['n_val']:,} validation, {meta['data']['n_test']:,} test"),
-            ("preprocessing", meta["preprocessing"]),
-            ("LiteRT form", "yes" if store.read_member(model, "model.tflite") is not None else "no"),
-            ("versions", ", ".join(f"{key} {value}" for key, value in meta["versions"].items())),
-        ]
-        out.print(render.model_table(rows, title=str(model)))
+        out.print(render.model_table(card.facts(), title=str(model)))

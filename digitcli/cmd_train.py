@@ -9,9 +9,9 @@ from typing import Annotated, Optional
 import typer
 from rich.text import Text
 
-from .errors import OutputError, Terminated
-from .models import RECIPES
-from .ui import DEFAULT_MODEL_PATH, DataOption, err, load_data, out, say, user_errors
+from .errors import BadOption, OutputError
+from .models import DEFAULT_DROPOUT, DEFAULT_HIDDEN, DEFAULT_OPTIMIZER, OPTIMIZERS, RECIPES
+from .ui import DEFAULT_MODEL_PATH, DataOption, TensorBoardOption, err, load_data, out, say, user_errors
 
 
 class ModelName(str, Enum):
@@ -29,6 +29,10 @@ class ProgressMode(str, Enum):
 def _per_model(field: str) -> str:
     """A help text's default for a per-model setting, read from the recipes."""
     return ", ".join(f"{getattr(recipe, field):g} for {name}" for name, recipe in RECIPES.items())
+
+
+def _dropout_defaults() -> str:
+    return ", ".join(f"{rate:g} for {name}" for name, rate in DEFAULT_DROPOUT.items())
 
 
 def _positive(value: Optional[float]) -> Optional[float]:
@@ -55,7 +59,7 @@ def train(
     ] = None,
     lr: Annotated[
         Optional[float],
-        typer.Option("--lr", callback=_positive, help="Adam learning rate (for cnn, the peak of its warm-up and cosine schedule).", show_default=_per_model("lr")),
+        typer.Option("--lr", callback=_positive, help="Learning rate (for cnn, the peak of its warm-up and cosine schedule).", show_default=_per_model("lr")),
     ] = None,
     val_split: Annotated[
         float,
@@ -83,52 +87,93 @@ def train(
         ProgressMode,
         typer.Option("--progress", help="auto: live on a terminal, plain lines otherwise; rich; plain; none."),
     ] = ProgressMode.auto,
+    optimizer: Annotated[
+        str, typer.Option("--optimizer", help="adam, adamw, sgd (with Nesterov momentum) or rmsprop.", show_default=DEFAULT_OPTIMIZER)
+    ] = DEFAULT_OPTIMIZER,
+    hidden: Annotated[
+        Optional[str],
+        typer.Option("--hidden", help="mlp only: the hidden layers' sizes, comma-separated, such as 512,256.", show_default=",".join(map(str, DEFAULT_HIDDEN))),
+    ] = None,
+    dropout: Annotated[
+        Optional[float],
+        typer.Option("--dropout", help="Dropout rate before the output layer (mlp: after each hidden layer).", show_default=_dropout_defaults()),
+    ] = None,
+    width: Annotated[
+        Optional[float],
+        typer.Option("--width", help="cnn only: scales its filters and dense units.", show_default="1"),
+    ] = None,
+    tensorboard: TensorBoardOption = None,
 ) -> None:
     """Train a model on MNIST, show progress and learning curves, save it with its metadata."""
     with user_errors():
         from . import charts, progress as progress_mod, store
 
+        built = model_options(optimizer, hidden, dropout, width)
+        options = dict(model=model.value, epochs=epochs, batch_size=batch_size, lr=lr, val_split=val_split, seed=seed, limit=limit, **built)
+        if not resume:
+            check_applies(options)  # with --resume, the interrupted run's --model decides, below
         state_file = checkpoint_path(output, resume, overwrite)
         store.check_output(output, overwrite)
         dataset = load_data(data, download=True)
-        from . import checkpoint
+        from . import checkpoint, pipeline
         from . import train as train_mod
+        from .backend import device
 
-        options = dict(model=model.value, epochs=epochs, batch_size=batch_size, lr=lr, val_split=val_split, seed=seed, limit=limit)
         resumed = None
         if resume:
             given = {name: value for name, value in options.items() if _given(ctx, name)}
             resumed = checkpoint.load(state_file)
             options = checkpoint.merge(resumed[1], given, dataset.fingerprint)
             say(err, f"Resuming after epoch {resumed[1]['epochs_done']} of {options['epochs']} from {state_file}")
+            check_applies(options)
         config = train_mod.TrainConfig(**options)
-        resolved = config.resolved()
-        say(
-            err,
-            f"Model: {resolved.model}, {resolved.epochs} epochs, batch {resolved.batch_size}, "
-            f"lr {resolved.lr:g}, validation split {resolved.val_split:g}, seed {resolved.seed}",
-        )
+        say(err, "Model: " + pipeline.describe(config) + f", on {device()}")
         listener = progress_mod.progress_for(progress.value, err)
-        result = train_mod.train(config, dataset, listener, state_file, resumed)
-        try:
-            if progress is not ProgressMode.none and result.history.get("loss"):
-                err.print(Text.from_ansi(charts.curves(result.history, err.width, color=err.color_system is not None)), soft_wrap=True)
-            extra = lite_form(result, dataset)
-            store.save(result.model, result.metadata, output, overwrite or resume, extra)
-        except OutputError as exc:
-            if not state_file.exists():
-                raise
-            raise OutputError(f"{exc}; the finished run is kept in {state_file}: fix that, then rerun with --resume") from None
-        except (KeyboardInterrupt, Terminated) as exc:  # training is done: its state still holds every epoch
-            raise checkpoint.interrupted(exc, state_file, resolved.epochs, resolved.epochs) from None
-        state_file.unlink(missing_ok=True)  # the run is complete: nothing left to resume
+        result = pipeline.train_and_save(
+            config, dataset, output, listener, overwrite=overwrite, state_file=state_file, resumed=resumed,
+            tensorboard=tensorboard,
+        )
+        if progress is not ProgressMode.none and result.history.get("loss"):
+            err.print(Text.from_ansi(charts.curves(result.history, err.width, color=err.color_system is not None)), soft_wrap=True)
         meta = result.metadata
         say(
             out,
-            f"Test accuracy: {meta['test_accuracy'] * 100:.2f} % (loss {meta['test_loss']:.4f}) "
+            f"Test accuracy: {meta['test_accuracy']:.2%} (loss {meta['test_loss']:.4f}) "
             f"on {meta['data']['n_test']:,} test images; trained in {meta['train_seconds']:.1f} s",
         )
         say(out, f"Saved model to {output}")
+
+
+def model_options(optimizer: str, hidden: str | None, dropout: float | None, width: float | None) -> dict:
+    """The architecture and optimizer options, checked; one-line usage errors otherwise."""
+    if optimizer not in OPTIMIZERS:
+        raise BadOption(f"--optimizer {optimizer}: choose one of {', '.join(OPTIMIZERS)}")
+    if dropout is not None and not 0 <= dropout < 1:
+        raise BadOption(f"--dropout {dropout:g}: must be at least 0 and below 1")
+    if width is not None and not width > 0:
+        raise BadOption(f"--width {width:g}: must be greater than 0")
+    return dict(optimizer=optimizer, hidden=parse_hidden(hidden), dropout=dropout, width=width)
+
+
+def parse_hidden(text: str | None) -> list[int] | None:
+    """'512,256' -> [512, 256]."""
+    if text is None:
+        return None
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise BadOption(f"--hidden {text}: give the layers' sizes as whole numbers separated by commas, such as 512,256") from None
+    if min(sizes) < 1:
+        raise BadOption(f"--hidden {text}: every layer needs at least 1 neuron")
+    return sizes
+
+
+def check_applies(options: dict) -> None:
+    """Options of the other architecture are an error rather than silently ignored."""
+    if options["model"] != "mlp" and options.get("hidden") is not None:
+        raise BadOption(f"--hidden applies to --model mlp only, not {options['model']}")
+    if options["model"] != "cnn" and options.get("width") is not None:
+        raise BadOption(f"--width applies to --model cnn only, not {options['model']}")
 
 
 def checkpoint_path(output: Path, resume: bool, overwrite: bool) -> Path:
@@ -151,21 +196,3 @@ def _given(ctx: typer.Context, name: str) -> bool:
     """Whether the user typed this option (rather than leaving its default)."""
     source = ctx.get_parameter_source(name)
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
-
-
-def lite_form(result, dataset) -> dict[str, bytes]:
-    """The LiteRT member to store beside the Keras model, checked on the whole test set; none if it fails."""
-    from . import lite
-    from .predict import LITE_MEMBER
-    from .data import to_unit
-
-    try:
-        if not lite.available():
-            raise lite.LiteExportError("the LiteRT runtime (ai-edge-litert) is not installed")
-        flatbuffer = lite.export(result.model, to_unit(dataset.x_test), expected=result.test_probabilities)
-    except lite.LiteExportError as exc:
-        say(err, f"Note: {exc}; the model is saved without its LiteRT form and will run with Keras", style="yellow")
-        result.metadata["litert"] = False
-        return {}
-    result.metadata["litert"] = True
-    return {LITE_MEMBER: flatbuffer}

@@ -60,6 +60,8 @@ class Dataset:
         return digest.hexdigest()
 
     def describe(self) -> str:
+        if not len(self.x_train):  # test files only: enough for every command but `train`
+            return f"{self.source}: {len(self.x_test):,} test images"
         return (
             f"{self.source}: {len(self.x_train):,} training and "
             f"{len(self.x_test):,} test images"
@@ -81,17 +83,19 @@ def keras_cache_path() -> Path:
     return Path(home) / "datasets" / "mnist.npz"
 
 
-def load(spec: str | None = None, download: bool = True) -> Dataset:
+def load(spec: str | None = None, download: bool = True, need_train: bool = True) -> Dataset:
     """Load MNIST from `spec` (a directory, an .npz file or "bundled").
 
     With no spec: $DIGITS_DATA, then the Keras cache, then a download of the
     full MNIST into that cache, then the copy bundled with the package.
+    Without `need_train`, a directory or .npz may hold the test set alone;
+    the training arrays are then empty.
     """
     spec = spec or os.environ.get("DIGITS_DATA") or None
     if spec == "bundled":
         return load_bundled()
     if spec:
-        return load_path(Path(spec))
+        return load_path(Path(spec), need_train)
     cache = keras_cache_path()
     if cache.exists():
         return load_npz(cache, source=f"Keras cache {cache}")
@@ -113,13 +117,13 @@ def load_bundled() -> Dataset:
     return dataset
 
 
-def load_path(path: Path) -> Dataset:
+def load_path(path: Path, need_train: bool = True) -> Dataset:
     if not path.exists():
         raise DataError(f"data path {path} does not exist; give a directory of MNIST IDX files or an .npz file")
     if path.is_dir():
-        return load_idx_dir(path)
+        return load_idx_dir(path, need_train)
     if path.suffix == ".npz":
-        return load_npz(path)
+        return load_npz(path, need_train=need_train)
     raise DataError(f"{path} is neither a directory of MNIST IDX files nor an .npz file")
 
 
@@ -145,24 +149,41 @@ def fetch_keras_mnist(dest: Path) -> None:
 # --- IDX files --------------------------------------------------------------
 
 
-def _find_idx(directory: Path, key: str) -> Path:
+TRAIN_NEEDS = "training needs the four MNIST IDX files (train-* and t10k-*)"
+TEST_NEEDS = "it needs at least the two test files t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (raw or .gz)"
+
+
+def _find_idx(directory: Path, key: str, needs: str | None = None) -> Path | None:
+    """The file for `key`, raw or .gz; None if absent and not needed (`needs` says why it is)."""
     for stem in IDX_STEMS[key]:
         for name in (stem, stem + ".gz"):
             if (directory / name).is_file():
                 return directory / name
+    if needs is None:
+        return None
     wanted = IDX_STEMS[key][0]
-    raise DataError(f"{directory} has no {wanted} (or {wanted}.gz); it needs the four MNIST IDX files")
+    raise DataError(f"{directory} has no {wanted} (or {wanted}.gz); {needs}")
 
 
-def load_idx_dir(directory: Path) -> Dataset:
-    paths = {key: _find_idx(directory, key) for key in IDX_STEMS}
-    x_train = read_idx(paths["train_images"], images=True)
-    y_train = read_idx(paths["train_labels"], images=False)
+def load_idx_dir(directory: Path, need_train: bool = True) -> Dataset:
+    """The four IDX files; without `need_train` the two test files suffice (training arrays then empty)."""
+    needs = TRAIN_NEEDS if need_train else None
+    paths = {key: _find_idx(directory, key, needs) for key in ("train_images", "train_labels")}
+    paths |= {key: _find_idx(directory, key, needs or TEST_NEEDS) for key in ("test_images", "test_labels")}
+    if paths["train_images"] and paths["train_labels"]:
+        x_train = read_idx(paths["train_images"], images=True)
+        y_train = read_idx(paths["train_labels"], images=False)
+        _check_pair(x_train, y_train, paths["train_images"], paths["train_labels"])
+    else:
+        x_train, y_train = _no_training_set()
     x_test = read_idx(paths["test_images"], images=True)
     y_test = read_idx(paths["test_labels"], images=False)
-    _check_pair(x_train, y_train, paths["train_images"], paths["train_labels"])
     _check_pair(x_test, y_test, paths["test_images"], paths["test_labels"])
     return Dataset(x_train, y_train, x_test, y_test, source=f"MNIST IDX files in {directory}")
+
+
+def _no_training_set() -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros((0, SIDE, SIDE), np.uint8), np.zeros(0, np.uint8)
 
 
 def read_idx(path: Path, images: bool) -> np.ndarray:
@@ -228,8 +249,11 @@ def _check_pair(x: np.ndarray, y: np.ndarray, x_path, y_path) -> None:
 # --- npz files --------------------------------------------------------------
 
 
-def load_npz(path: Path, source: str | None = None) -> Dataset:
-    """Load an .npz in Keras' layout; never unpickles, checks shapes before reading."""
+def load_npz(path: Path, source: str | None = None, need_train: bool = True) -> Dataset:
+    """Load an .npz in Keras' layout; never unpickles, checks shapes before reading.
+
+    Without `need_train`, an .npz of x_test and y_test alone will do.
+    """
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
@@ -238,14 +262,17 @@ def load_npz(path: Path, source: str | None = None) -> Dataset:
         raise DataError(f"{path} could not be read as an .npz of arrays: {exc}") from None
     try:
         with archive:
-            arrays = [_read_npz_member(archive, key, path) for key in NPZ_KEYS]
-    except (zipfile.BadZipFile, ValueError, EOFError, OSError, zlib.error) as exc:
+            test_only = not need_train and not {"x_train.npy", "y_train.npy"} & set(archive.namelist())
+            train = _no_training_set() if test_only else [_read_npz_member(archive, key, path) for key in NPZ_KEYS[:2]]
+            test = [_read_npz_member(archive, key, path) for key in NPZ_KEYS[2:]]
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError, zlib.error, NotImplementedError) as exc:  # NotImplementedError: zip features Python lacks
         raise DataError(f"{path} could not be read as an .npz of arrays: {exc}") from None
-    x_train, y_train, x_test, y_test = arrays
+    (x_train, y_train), (x_test, y_test) = train, test
     for name, labels in (("y_train", y_train), ("y_test", y_test)):
         if labels.size and labels.max() > 9:
             raise DataError(f"{path}: {name} holds label {int(labels.max())}; MNIST labels are 0-9")
-    _check_pair(x_train, y_train, f"{path}:x_train", "y_train")
+    if not test_only:
+        _check_pair(x_train, y_train, f"{path}:x_train", "y_train")
     _check_pair(x_test, y_test, f"{path}:x_test", "y_test")
     return Dataset(x_train, y_train, x_test, y_test, source=source or f"MNIST .npz {path}")
 

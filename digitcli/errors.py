@@ -35,6 +35,10 @@ class ImageError(DigitsError):
     """One image file cannot be read or holds no digit; other files still get results."""
 
 
+class TerminalError(DigitsError):
+    """The terminal cannot run an interactive app: not a terminal, too small, or no mouse reporting."""
+
+
 class Terminated(BaseException):
     """SIGTERM arrived; raised like KeyboardInterrupt so that clean-up code runs."""
 

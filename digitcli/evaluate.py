@@ -16,10 +16,12 @@ EPSILON = 1e-7  # Keras clips probabilities the same way before the log in its l
 
 @dataclass
 class ClassScore:
+    """One digit's scores; None where a score is undefined (0/0), never a made-up 0."""
+
     digit: int
-    precision: float
-    recall: float
-    f1: float
+    precision: float | None  # undefined when the digit is never predicted
+    recall: float | None  # undefined when the digit has no images
+    f1: float | None  # undefined when both are: no images and never predicted
     support: int
 
 
@@ -54,21 +56,22 @@ def evaluate(probabilities: np.ndarray, labels: np.ndarray) -> Evaluation:
     true_positive = np.diag(matrix).astype(float)
     predicted_count = matrix.sum(axis=0)
     support = matrix.sum(axis=1)
-    # A class never predicted (or never present) scores 0 rather than dividing by zero.
-    precision = np.divide(true_positive, predicted_count, out=np.zeros(CLASSES), where=predicted_count > 0)
-    recall = np.divide(true_positive, support, out=np.zeros(CLASSES), where=support > 0)
-    total = precision + recall
-    f1 = np.divide(2 * precision * recall, total, out=np.zeros(CLASSES), where=total > 0)
+    precision = _ratio(true_positive, predicted_count)
+    recall = _ratio(true_positive, support)
+    # 2TP / (2TP + FP + FN): the harmonic mean of the two, and 0 (not undefined) when one of them is.
+    f1 = _ratio(2 * true_positive, predicted_count + support)
     picked = np.clip(probabilities[np.arange(len(labels)), labels], EPSILON, 1.0)
     return Evaluation(
         n=len(labels),
         accuracy=float(true_positive.sum() / len(labels)),
         loss=float(-np.log(picked).mean()),
-        per_class=[
-            ClassScore(d, float(precision[d]), float(recall[d]), float(f1[d]), int(support[d])) for d in range(CLASSES)
-        ],
+        per_class=[ClassScore(d, precision[d], recall[d], f1[d], int(support[d])) for d in range(CLASSES)],
         confusion=matrix.tolist(),
     )
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> list[float | None]:
+    return [float(n / d) if d > 0 else None for n, d in zip(numerator, denominator)]
 
 
 def top_confusions(confusion: list[list[int]], count: int) -> list[tuple[int, int, int]]:

@@ -67,17 +67,18 @@ def export(model, x_check: np.ndarray, expected: np.ndarray | None = None) -> by
     return flatbuffer
 
 
-def check_agreement(expected: np.ndarray, got: np.ndarray) -> None:
-    """Raise LiteExportError unless every argmax matches and probabilities are within tolerance."""
+def check_agreement(expected: np.ndarray, got: np.ndarray, what: str = "LiteRT") -> float:
+    """The largest probability difference; LiteExportError unless every argmax matches and all are within tolerance."""
     if expected.shape != got.shape:
-        raise LiteExportError(f"LiteRT gives outputs of shape {got.shape}, Keras {expected.shape}")
+        raise LiteExportError(f"{what} gives outputs of shape {got.shape}, Keras {expected.shape}")
     mismatches = int(np.count_nonzero(expected.argmax(axis=1) != got.argmax(axis=1)))
     max_diff = float(np.max(np.abs(expected - got), initial=0.0))
     if mismatches or not max_diff <= PROB_TOLERANCE:  # `not <=` also catches NaN
         raise LiteExportError(
-            f"the LiteRT model disagrees with Keras: {mismatches:,} of {len(got):,} predicted digits differ, "
+            f"the {what} model disagrees with Keras: {mismatches:,} of {len(got):,} predicted digits differ, "
             f"probabilities by up to {max_diff:.2g} (tolerance {PROB_TOLERANCE:g})"
         )
+    return max_diff
 
 
 class LiteModel:

@@ -36,24 +36,42 @@ RECIPES = {
     ),
 }
 DEFAULT_MODEL = "cnn"
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+DEFAULT_OPTIMIZER = "adam"
+DEFAULT_HIDDEN = (128,)  # the mlp's hidden layers: the README recipe's one layer of 128
+DEFAULT_DROPOUT = {"mlp": 0.0, "cnn": 0.3}  # the rate before the output layer
+SGD_MOMENTUM = 0.9  # with Nesterov's correction
 WARMUP_FRACTION = 0.1  # of all training steps, for the "warmup_cosine" schedule
 
 
-def build(name: str, lr: float, total_steps: int = 1):
+def build(
+    name: str,
+    lr: float,
+    total_steps: int = 1,
+    optimizer: str = DEFAULT_OPTIMIZER,
+    hidden: tuple[int, ...] | list[int] | None = None,
+    dropout: float | None = None,
+    width: float = 1.0,
+):
     """A compiled Keras model taking inputs scaled to [0, 1] as (n, 28, 28).
 
     `total_steps` (epochs x steps per epoch) sizes the learning-rate schedule.
+    `hidden` (mlp) lists the hidden layers' sizes; `width` (cnn) scales its
+    filters and dense units; `dropout` is the rate before the output layer
+    (None: the model's default).
     """
     from .backend import keras
 
     layers = keras.layers
+    dropout = DEFAULT_DROPOUT[name] if dropout is None and name in DEFAULT_DROPOUT else dropout
+    scaled = partial(_scaled, width=width)
 
     if name == "mlp":
         model = keras.Sequential(
             [
                 keras.Input((28, 28)),
                 layers.Flatten(),
-                layers.Dense(128, activation="relu"),
+                *_dense_stack(hidden or DEFAULT_HIDDEN, dropout),
                 layers.Dense(10, activation="softmax"),
             ],
             name="mlp",
@@ -71,14 +89,14 @@ def build(name: str, lr: float, total_steps: int = 1):
                 # No batch norm on the first layer: its outputs' variance is tiny
                 # (~0.003), so running statistics that start at 1 are slow to
                 # catch up, and short runs would score at chance.
-                layers.Conv2D(32, 3, activation="relu"),
+                layers.Conv2D(scaled(32), 3, activation="relu"),
                 layers.MaxPooling2D(),
-                *normalised(layers.Conv2D(48, 3, use_bias=False)),
+                *normalised(layers.Conv2D(scaled(48), 3, use_bias=False)),
                 layers.MaxPooling2D(),
-                *normalised(layers.Conv2D(128, 3, use_bias=False)),
+                *normalised(layers.Conv2D(scaled(128), 3, use_bias=False)),
                 layers.Flatten(),
-                *normalised(layers.Dense(128, use_bias=False)),
-                layers.Dropout(0.3),
+                *normalised(layers.Dense(scaled(128), use_bias=False)),
+                layers.Dropout(dropout),
                 layers.Dense(10, activation="softmax"),
             ],
             name="cnn",
@@ -86,7 +104,7 @@ def build(name: str, lr: float, total_steps: int = 1):
     else:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(RECIPES)}")
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=_learning_rate(RECIPES[name], lr, total_steps)),
+        optimizer=_optimizer(optimizer, _learning_rate(RECIPES[name], lr, total_steps)),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -116,3 +134,35 @@ def _normalised(layer, momentum: float):
     from .backend import keras
 
     return [layer, keras.layers.BatchNormalization(momentum=momentum), keras.layers.Activation("relu")]
+
+
+def _dense_stack(hidden, dropout: float) -> list:
+    """The mlp's hidden layers, each ReLU; dropout after each when asked for."""
+    from .backend import keras
+
+    stack = []
+    for units in hidden:
+        stack.append(keras.layers.Dense(int(units), activation="relu"))
+        if dropout:
+            stack.append(keras.layers.Dropout(dropout))
+    return stack
+
+
+def _scaled(units: int, width: float) -> int:
+    return max(1, round(units * width))
+
+
+def _optimizer(name: str, learning_rate):
+    """A Keras optimizer by name; sgd uses Nesterov momentum, the form that trains these nets well."""
+    from .backend import keras
+
+    optimizers = keras.optimizers
+    if name == "adam":
+        return optimizers.Adam(learning_rate=learning_rate)
+    if name == "adamw":
+        return optimizers.AdamW(learning_rate=learning_rate)
+    if name == "sgd":
+        return optimizers.SGD(learning_rate=learning_rate, momentum=SGD_MOMENTUM, nesterov=True)
+    if name == "rmsprop":
+        return optimizers.RMSprop(learning_rate=learning_rate)
+    raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")

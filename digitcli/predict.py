@@ -70,8 +70,51 @@ def top_k(probabilities: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return order, np.take_along_axis(probabilities, order, axis=1)
 
 
+@dataclass
+class FileResult:
+    """One image's outcome: the input the model saw and its top guesses, or why it has none."""
+
+    name: str
+    image: np.ndarray | None = None  # (28, 28) float32 in [0, 1], as prepared for the model
+    digits: np.ndarray | None = None  # the top k digits, most likely first
+    probabilities: np.ndarray | None = None  # their probabilities
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)  # what the user may want to know, e.g. a second digit
+
+    def record(self, key: str = "path") -> dict:
+        """The JSON record `digits predict --format jsonl` writes and the web API returns."""
+        if self.error is not None:
+            return {key: self.name, "error": self.error}
+        top = [[int(d), float(p)] for d, p in zip(self.digits, self.probabilities)]
+        return {key: self.name, "prediction": top[0][0], "confidence": top[0][1], "top": top}
+
+
+def predict_sources(classifier: Classifier, items: list[tuple[str, object]], k: int, pool: bool = False) -> list[FileResult]:
+    """Prepare each (name, path or bytes) the MNIST way, then predict them all in one batched call.
+
+    With `pool`, many files are prepared on a pool of processes (`digits predict FOLDER`); the web
+    server and the Python API prepare in their own process (no workers to start per request, and
+    no re-run of a caller's unguarded script), with the same preparation (`batch.prepare_one`).
+    A file that cannot be read or holds no digit gets its error and no guess; the others still get results.
+    """
+    from . import batch
+
+    prepared = batch.prepare_all([source for _, source in items], pool=pool)
+    results = [FileResult(name, image=p.array, error=p.error, notes=p.notes) for (name, _), p in zip(items, prepared)]
+    good = [result for result in results if result.error is None]
+    if good:
+        digits, probabilities = top_k(classifier.probabilities(np.stack([r.image for r in good])), k)
+        for result, d, p in zip(good, digits, probabilities):
+            result.digits, result.probabilities = d, p
+    return results
+
+
 def choose(pool: np.ndarray, count: int, seed: int, what: str = "test images") -> np.ndarray:
-    """`count` distinct indices drawn from `pool`, the same for the same seed."""
+    """`count` distinct indices drawn from `pool`, the same for the same seed.
+
+    Nested: the first N of `count` N+1 are those of `count` N (the head of one
+    seeded shuffle of the pool), so asking for more images only adds some.
+    """
     if count > len(pool):
         raise BadOption(f"--samples {count:,} is more than the {len(pool):,} {what} available")
-    return np.random.default_rng(seed).choice(pool, size=count, replace=False)
+    return np.asarray(pool)[np.random.default_rng(seed).permutation(len(pool))[:count]]

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 from rich import box
 from rich.columns import Columns
-from rich.console import Group
+from rich.console import Console, Group
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -70,23 +71,34 @@ def per_class_table(evaluation: Evaluation) -> Table:
     for name in ("digit", "precision", "recall", "F1", "support"):
         table.add_column(name, justify="right")
     for score in evaluation.per_class:
-        table.add_row(
-            str(score.digit), f"{score.precision:.4f}", f"{score.recall:.4f}", f"{score.f1:.4f}", f"{score.support:,}"
-        )
+        table.add_row(str(score.digit), *(_score(v) for v in (score.precision, score.recall, score.f1)), f"{score.support:,}")
     return table
 
 
-def confusion_table(evaluation: Evaluation, marked: list[tuple[int, int, int]]) -> Group:
-    """Counts with rows true and columns predicted; `marked` cells get a '*' and red."""
-    marked_cells = {(t, p) for t, p, _ in marked}
+def _score(value: float | None) -> Text:
+    """A score to four places, or n/a where it is undefined (a digit with no images, or never predicted)."""
+    return Text("n/a", style="dim") if value is None else Text(f"{value:.4f}")
+
+
+def confusion_table(evaluation: Evaluation, marked: list[tuple[int, int, int]], width: int) -> Group:
+    """Counts with rows true and columns predicted; `marked` cells get a '*' and red.
+
+    Counts are never cut: where the ten columns do not fit `width` (four-digit
+    counts need up to 79 columns), the predicted digits are shown in two halves.
+    """
     # Title and legend sit outside the table: a justified title would stretch it past the width.
     title = Text("Confusion matrix (rows: true digit, columns: predicted)", style="italic")
     legend = Text("[n] correct   *n most frequent confusions", style="dim")
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1))  # fits 80 columns with 4-digit counts
-    table.add_column("true", justify="right", style="bold")
-    for digit in range(10):
-        table.add_column(str(digit), justify="right", no_wrap=True)
-    for t, row in enumerate(evaluation.confusion):
+    cells = _confusion_cells(evaluation.confusion, {(t, p) for t, p, _ in marked})
+    whole = _confusion_part(cells, range(10))
+    if _needed_width(whole) <= width:
+        return Group(title, whole, legend)
+    return Group(title, _confusion_part(cells, range(5)), Text(""), _confusion_part(cells, range(5, 10)), legend)
+
+
+def _confusion_cells(confusion: list[list[int]], marked_cells: set[tuple[int, int]]) -> list[list[Text]]:
+    rows = []
+    for t, row in enumerate(confusion):
         cells = []
         for p, count in enumerate(row):
             if t == p:
@@ -95,18 +107,37 @@ def confusion_table(evaluation: Evaluation, marked: list[tuple[int, int, int]]) 
                 cells.append(Text(f"*{count}", style="bold red"))
             else:
                 cells.append(Text(str(count), style="dim" if count == 0 else ""))
-        table.add_row(str(t), *cells)
-    return Group(title, table, legend)
+        rows.append(cells)
+    return rows
+
+
+def _needed_width(renderable) -> int:
+    """The columns `renderable` takes when nothing constrains it."""
+    console = Console(width=1000)
+    return Measurement.get(console, console.options, renderable).maximum
+
+
+def _confusion_part(cells: list[list[Text]], predicted: range) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1), show_edge=False)
+    table.add_column("true", justify="right", style="bold", no_wrap=True)
+    for digit in predicted:
+        table.add_column(str(digit), justify="right", no_wrap=True)
+    for t, row in enumerate(cells):
+        table.add_row(str(t), *(row[p] for p in predicted))
+    return table
 
 
 def layers_table(layers: list[tuple[str, str, str, int]], total: int) -> Table:
+    """One row per layer; name and type share a column, as in Keras' summary, so that a narrow
+    terminal breaks `batch_normalization_1 (BatchNormalization)` between the two, not inside a name."""
     table = Table(title="Layers", title_justify="left")
-    for name, justify in (("layer", "left"), ("type", "left"), ("output shape", "left"), ("parameters", "right")):
-        table.add_column(name, justify=justify)
+    table.add_column("layer (type)")
+    table.add_column("output shape", no_wrap=True)
+    table.add_column("parameters", justify="right", no_wrap=True)
     for name, kind, shape, params in layers:
-        table.add_row(name, kind, shape, f"{params:,}")
+        table.add_row(f"{name} ({kind})", shape, f"{params:,}")
     table.add_section()
-    table.add_row("total", "", "", f"{total:,}", style="bold")
+    table.add_row("total", "", f"{total:,}", style="bold")
     return table
 
 

@@ -28,7 +28,7 @@ KERAS_MEMBERS = ("config.json", "model.weights.h5")
 MAX_CONFIG_BYTES = 10 << 20  # a digit classifier's config is a few kB
 MAX_MEMBER_BYTES = 200 << 20  # far above any digit model (all members together); stops a zip bomb
 # What reading a damaged or hostile zip member can raise (bad CRC, bad deflate data, short data).
-ZIP_READ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, zlib.error)
+ZIP_READ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError)  # the last: zip features Python lacks
 PLAIN_ZIP = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 CODE_LAYERS = ("Lambda", "__lambda__", "TFSMLayer")  # layers whose config holds or loads code
 

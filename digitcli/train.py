@@ -16,12 +16,17 @@ from typing import Protocol
 
 import numpy as np
 
-from . import __version__, augment, checkpoint, data, evaluate, models
+from . import __version__, augment, checkpoint, data, evaluate, interrupts, models
 from .data import to_unit
 from .backend import keras, tf
-from .errors import BadOption, Terminated, TrainingError
+from .errors import BadOption, TrainingError
 
 EVAL_BATCH = 2048
+MIN_PER_DIGIT = 10  # fewer training images of a digit than this: warn that little can be learned
+MIN_JUDGED = 50  # images needed before a run's final accuracy can be called chance
+CHANCE_MARGIN = 0.05  # a run whose accuracy is within this of one fixed guess learned nothing
+# A guess gives a loss of ln 10 = 2.3; a mean loss ten times that means the weights have blown up.
+EXPLODED_LOSS = 10 * math.log(10)
 
 
 @dataclass
@@ -33,10 +38,15 @@ class TrainConfig:
     val_split: float = 0.1
     seed: int = 0
     limit: int | None = None
+    optimizer: str = models.DEFAULT_OPTIMIZER
+    hidden: list[int] | None = None  # mlp only
+    dropout: float | None = None
+    width: float | None = None  # cnn only
 
     def resolved(self) -> TrainConfig:
         """A copy with the model's defaults filled in."""
         recipe = models.RECIPES[self.model]
+        mlp = self.model == "mlp"
         return TrainConfig(
             model=self.model,
             epochs=self.epochs or recipe.epochs,
@@ -45,7 +55,15 @@ class TrainConfig:
             val_split=self.val_split,
             seed=self.seed,
             limit=self.limit,
+            optimizer=self.optimizer,
+            hidden=[int(n) for n in self.hidden or models.DEFAULT_HIDDEN] if mlp else None,
+            dropout=models.DEFAULT_DROPOUT[self.model] if self.dropout is None else self.dropout,
+            width=None if mlp else (self.width or 1.0),
         )
+
+    def build_options(self) -> dict:
+        """models.build's keyword arguments for this (resolved) configuration."""
+        return dict(optimizer=self.optimizer, hidden=self.hidden, dropout=self.dropout, width=self.width or 1.0)
 
 
 class Listener(Protocol):
@@ -77,8 +95,9 @@ def train(
     listener: Listener,
     state_file: Path | None = None,
     resumed: tuple | None = None,
+    callbacks: tuple = (),
 ) -> TrainResult:
-    """Train a model; with `state_file`, keep a resumable state there after every epoch.
+    """Train a model; with `state_file`, keep the last finished epoch resumable there.
 
     `resumed` is (model, state) from checkpoint.load, to continue an interrupted run.
     """
@@ -100,42 +119,54 @@ def train(
     if resumed is None:
         initial_epoch, previous = 0, {}
         keras.utils.set_random_seed(config.seed)
-        model = models.build(config.model, config.lr, total_steps=steps * config.epochs)
+        model = models.build(config.model, config.lr, total_steps=steps * config.epochs, **config.build_options())
     else:
         model, state = resumed
         initial_epoch, previous = state["epochs_done"], state["history"]
         # A fresh but still seeded stream for the remaining epochs' shuffling and warping.
         keras.utils.set_random_seed(config.seed + initial_epoch)
-    bridge = _KerasBridge(listener, steps)
     earlier_seconds = resumed[1].get("seconds", 0.0) if resumed else 0.0
     saver = None
     if state_file:
-        saver = checkpoint.Checkpoint(state_file, config, dataset.fingerprint, previous, earlier_seconds, listener.on_notice)
+        saver = checkpoint.Checkpoint(state_file, model, config, dataset.fingerprint, previous, earlier_seconds, listener.on_notice)
+    warning = too_few_to_learn(y_train)
+    if warning:
+        listener.on_notice(warning)
+    bridge = _KerasBridge(listener, steps, saver)
     started = time.perf_counter()
-    try:
-        fitted = model.fit(
-            **_training_data(config, x_train, y_train, seed=config.seed + initial_epoch),
-            epochs=config.epochs,
-            initial_epoch=initial_epoch,
-            validation_data=(to_unit(x_val), y_val) if len(x_val) else None,
-            callbacks=[saver, bridge] if saver else [bridge],  # the state is on disk before its epoch is shown
-            verbose=0,
-        ).history
-    except (KeyboardInterrupt, Terminated) as exc:
-        done = saver.epochs_done if saver else 0
-        raise checkpoint.interrupted(exc, state_file, done, config.epochs) from None
-    finally:
-        listener.on_train_end()
+    # Ctrl-C and SIGTERM only ask training to stop: it stops at the next batch
+    # boundary, with TensorFlow idle, and keeps the last finished epoch.
+    with interrupts.deferred():
+        try:
+            fitted = model.fit(
+                **_training_data(config, x_train, y_train, seed=config.seed + initial_epoch),
+                epochs=config.epochs,
+                initial_epoch=initial_epoch,
+                validation_data=(to_unit(x_val), y_val) if len(x_val) else None,
+                callbacks=[*callbacks, bridge],
+                verbose=0,
+            ).history
+        finally:
+            listener.on_train_end()
+        signum = interrupts.requested()
+        if signum is not None:
+            interrupts.forget()
+            done = saver.save_last() if saver else 0
+            raise checkpoint.interrupted(interrupts.exception_for(signum), state_file, done, config.epochs)
     seconds = earlier_seconds + time.perf_counter() - started
-    if bridge.bad_loss is not None:
-        if resumed is None and state_file is not None and state_file.exists():
-            state_file.unlink()  # only this run's epochs before it diverged
-        raise TrainingError(
-            f"training stopped: the loss became {bridge.bad_loss} in epoch {bridge.bad_epoch + 1}; "
-            "try a smaller --lr; no model was saved"
-        )
     keys = dict.fromkeys([*previous, *fitted])  # a resumed run may have no epochs left to fit
     history = {key: [float(v) for v in [*previous.get(key, []), *fitted.get(key, [])]] for key in keys}
+    smaller = f"try a smaller --lr than {config.lr:g}"
+    if bridge.bad_loss is not None:
+        how = f"exploded to {bridge.bad_loss:.3g}" if math.isfinite(bridge.bad_loss) else f"became {bridge.bad_loss}"
+        failure = f"the loss {how} in epoch {bridge.bad_epoch + 1}; {smaller}"
+    else:
+        failure = at_chance(history, y_val if len(x_val) else y_train)
+        failure = failure and f"{failure}; {smaller}, or check the data"
+    if failure:
+        if resumed is None and state_file is not None and state_file.exists():
+            state_file.unlink()  # only this run's epochs before it failed
+        raise TrainingError(f"training failed: {failure}; no model was saved")
     test_probabilities = model.predict(to_unit(dataset.x_test), batch_size=EVAL_BATCH, verbose=0)
     scores = evaluate.evaluate(test_probabilities, dataset.y_test)  # the numbers `digits eval` reports
     metadata = {
@@ -175,16 +206,23 @@ def _training_data(config: TrainConfig, x: np.ndarray, y: np.ndarray, seed: int)
 
 
 class _KerasBridge(keras.callbacks.Callback):
-    """Turns Keras callbacks into Listener calls; stops on a non-finite loss."""
+    """Turns Keras callbacks into Listener calls and checkpoints.
 
-    def __init__(self, listener: Listener, steps: int):
+    Stops at the next batch on an exploded or non-finite loss, or on a Ctrl-C/SIGTERM (see
+    interrupts.deferred); an epoch cut short is neither kept nor shown, so the
+    last epoch shown is the one an interrupt keeps.
+    """
+
+    def __init__(self, listener: Listener, steps: int, saver: checkpoint.Checkpoint | None = None):
         super().__init__()
         self.listener = listener
         self.steps = steps
+        self.saver = saver
         self.bad_loss = None
         self.bad_epoch = None
         self._epoch = 0
         self._epoch_start = 0.0
+        self._cut = False
 
     def on_train_begin(self, logs=None):
         self.listener.on_train_begin(self.params["epochs"], self.steps)
@@ -192,16 +230,60 @@ class _KerasBridge(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._epoch_start = time.perf_counter()
+        self._cut = False
         self.listener.on_epoch_begin(epoch)
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
         loss = logs.get("loss")
-        if loss is not None and not math.isfinite(loss):
+        if loss is not None and not loss <= EXPLODED_LOSS:  # `not <=` also catches NaN
             self.bad_loss, self.bad_epoch = loss, self._epoch
             self.model.stop_training = True
+        elif interrupts.requested() is not None:
+            self.model.stop_training = True
+            self._cut = batch + 1 < self.steps
         self.listener.on_batch_end(batch, logs)
 
+    def on_test_batch_end(self, batch, logs=None):
+        if interrupts.requested() is not None:  # this epoch's validation would be incomplete
+            self.model.stop_evaluating = True
+            self._cut = True
+
     def on_epoch_end(self, epoch, logs=None):
-        if self.bad_loss is None:
-            self.listener.on_epoch_end(epoch, dict(logs or {}), time.perf_counter() - self._epoch_start)
+        if self.bad_loss is not None or self._cut:
+            return
+        logs = dict(logs or {})
+        if self.saver:
+            self.saver.keep(epoch + 1, logs, self.params["epochs"])  # kept before it is shown
+        self.listener.on_epoch_end(epoch, logs, time.perf_counter() - self._epoch_start)
+        if interrupts.requested() is not None:
+            self.model.stop_training = True
+
+
+def too_few_to_learn(labels: np.ndarray) -> str | None:
+    """A warning when some digit has too few training images for the model to learn it."""
+    counts = np.bincount(labels, minlength=10)
+    if counts.min() >= MIN_PER_DIGIT:
+        return None
+    digit = int(counts.argmin())
+    return (
+        f"too few training images to learn from: {len(labels):,}, with {counts[digit]} of digit {digit} "
+        f"(at least {MIN_PER_DIGIT} of each digit are needed); expect a model little better than chance"
+    )
+
+
+def at_chance(history: dict[str, list[float]], labels: np.ndarray) -> str | None:
+    """Why a finished run learned nothing, if it did not: its final accuracy is no better than one fixed guess.
+
+    Judged on the validation images (the training images without them), only
+    when there are enough of them for the accuracy to mean something.
+    """
+    key = "val_accuracy" if "val_accuracy" in history else "accuracy"
+    if not history.get(key) or len(labels) < MIN_JUDGED:
+        return None
+    accuracy = history[key][-1]
+    guess = np.bincount(labels, minlength=10).max() / len(labels)  # always answering the most common digit
+    if accuracy > guess + CHANCE_MARGIN:
+        return None
+    where = "validation" if key == "val_accuracy" else "training"
+    return f"{where} accuracy ended at {accuracy * 100:.1f} %, no better than chance ({guess * 100:.1f} % by always guessing one digit)"

@@ -28,7 +28,7 @@ def test_bundled_data_is_the_documented_mnist_subset():
 def test_idx_dir_and_npz_of_the_bundled_arrays_load_to_the_same_data(tmp_path):
     bundled = data.load("bundled")
     arrays = (bundled.x_train, bundled.y_train, bundled.x_test, bundled.y_test)
-    idx_dir = write_idx_dir(tmp_path / "idx", arrays, gz=True)
+    idx_dir = write_idx_dir(tmp_path / "idx", arrays, gz=False)  # raw: gzipping 19 MB took most of this test
     npz = tmp_path / "mnist.npz"
     np.savez(npz, x_train=arrays[0], y_train=arrays[1], x_test=arrays[2], y_test=arrays[3])
     from_dir = data.load(str(idx_dir))
@@ -184,3 +184,17 @@ def test_only_train_downloads(tiny_model, isolated_home, monkeypatch, tmp_path):
     assert result.exit_code == 0
     assert result.stderr.startswith("Data: bundled MNIST (offline copy): 24,345 training")
     assert not (isolated_home / ".keras" / "datasets" / "mnist.npz").exists()
+
+
+def test_an_npz_using_a_zip_feature_python_lacks_is_a_data_error(tmp_path):
+    path = write_npz(tmp_path / "m.npz")
+    raw = bytearray(path.read_bytes())
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local and central headers
+        at = raw.find(signature)
+        while at != -1:
+            raw[at + flags_at] |= 0x20  # bit 5: "compressed patched data", which zipfile cannot read
+            at = raw.find(signature, at + 4)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DataError) as error:
+        data.load(str(path))
+    assert str(error.value) == f"{path} could not be read as an .npz of arrays: compressed patched data (flag bit 5)"

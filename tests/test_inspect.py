@@ -13,6 +13,7 @@ import pytest
 from digitcli import store
 
 from conftest import flat, invoke, sha256
+from oracle import OFFICIAL_TEST_SUPPORT, bundled, confusion_by_counting, keras_probabilities
 
 
 @pytest.fixture(scope="module")
@@ -22,15 +23,22 @@ def scores(tiny_model):
     return json.loads(result.stdout)
 
 
-def test_eval_json_carries_consistent_numbers(tiny_model, scores):
-    matrix = np.array(scores["confusion"])
-    assert scores["n"] == 10_000 == matrix.sum()
-    assert matrix.sum(axis=1).tolist() == [c["support"] for c in scores["per_class"]]
+def test_eval_json_matches_a_second_computation(tiny_model, scores):
+    """The scores against the model run through Keras instead of LiteRT, counted pair by pair."""
+    labels = bundled("t10k-labels-idx1-ubyte")
+    probabilities = keras_probabilities(tiny_model, bundled("t10k-images-idx3-ubyte"))
+    predicted = probabilities.argmax(axis=1)
+    assert scores["n"] == 10_000
+    assert [c["support"] for c in scores["per_class"]] == OFFICIAL_TEST_SUPPORT
     assert [c["digit"] for c in scores["per_class"]] == list(range(10))
-    assert scores["accuracy"] == pytest.approx(np.trace(matrix) / 10_000)
-    meta = store.read_metadata(tiny_model)
-    assert scores["accuracy"] == pytest.approx(meta["test_accuracy"], abs=1e-6)
-    assert scores["loss"] == pytest.approx(meta["test_loss"], rel=1e-3)
+    assert scores["confusion"] == confusion_by_counting(labels, predicted)
+    assert scores["accuracy"] == pytest.approx(np.mean(predicted == labels), abs=1e-12)
+    picked = probabilities[np.arange(10_000), labels]
+    assert scores["loss"] == pytest.approx(-np.log(np.clip(picked, 1e-7, 1)).mean(), rel=1e-3)
+    for c in scores["per_class"]:
+        hits = np.sum((predicted == c["digit"]) & (labels == c["digit"]))
+        assert c["precision"] == pytest.approx(hits / max(1, np.sum(predicted == c["digit"])))
+        assert c["recall"] == pytest.approx(hits / np.sum(labels == c["digit"]))
 
 
 def test_eval_table_shows_the_same_numbers_as_json(tiny_model, scores):
@@ -66,10 +74,16 @@ def test_predict_csv_is_reproducible_with_a_seed(tiny_model):
     rows = list(csv.DictReader(io.StringIO(first.stdout)))
     assert len(rows) == 4
     assert list(rows[0]) == ["index", "label", "prediction", "confidence", "correct", "top1", "p1", "top2", "p2", "top3", "p3"]
-    for row in rows:
-        assert row["prediction"] == row["top1"] and row["confidence"] == row["p1"]
-        assert float(row["p1"]) >= float(row["p2"]) >= float(row["p3"])
-        assert row["correct"] == str(row["label"] == row["prediction"])
+    labels, images = bundled("t10k-labels-idx1-ubyte"), bundled("t10k-images-idx3-ubyte")
+    indices = [int(row["index"]) for row in rows]
+    probabilities = keras_probabilities(tiny_model, images[indices])  # a second runtime, not the CLI's
+    for row, index, p in zip(rows, indices, probabilities):
+        order = np.argsort(-p, kind="stable")
+        assert int(row["label"]) == labels[index]
+        assert [int(row["prediction"]), int(row["top1"]), int(row["top2"]), int(row["top3"])] == [order[0], *order[:3]]
+        assert float(row["confidence"]) == pytest.approx(p[order[0]], abs=1e-4)
+        assert [float(row[k]) for k in ("p1", "p2", "p3")] == pytest.approx(p[order[:3]], abs=1e-4)
+        assert row["correct"] == str(order[0] == labels[index])
 
 
 def test_predict_jsonl_wrong_only(tiny_model):
@@ -77,7 +91,11 @@ def test_predict_jsonl_wrong_only(tiny_model):
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(records) == 5
-    assert all(not r["correct"] and r["prediction"] != r["label"] for r in records)
+    labels = bundled("t10k-labels-idx1-ubyte")
+    predicted = keras_probabilities(tiny_model, bundled("t10k-images-idx3-ubyte")[[r["index"] for r in records]]).argmax(axis=1)
+    assert [r["label"] for r in records] == labels[[r["index"] for r in records]].tolist()
+    assert [r["prediction"] for r in records] == predicted.tolist()
+    assert all(p != labels[r["index"]] and r["correct"] is False for r, p in zip(records, predicted))
     assert all(len(r["top"]) == 3 and r["top"][0] == [r["prediction"], r["confidence"]] for r in records)
 
 
@@ -173,7 +191,7 @@ def test_show_curves_and_model(tiny_model):
     curves = invoke("show", "curves", "--model", str(tiny_model))
     assert curves.exit_code == 0, curves.output
     first = curves.stdout.splitlines()[0]
-    assert first.startswith("mlp: 1 epochs (batch 128, lr 0.001, seed 0) in ") and "on 450 training images" in first
+    assert first.startswith("mlp: 1 epoch (batch 128, lr 0.001, seed 0) in ") and "on 450 training images" in first
     assert "loss" in curves.stdout and "accuracy" in curves.stdout and "\x1b" not in curves.stdout
     described = invoke("show", "model", "--model", str(tiny_model))
     assert described.exit_code == 0

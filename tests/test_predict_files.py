@@ -6,14 +6,16 @@ import csv
 import io
 import json
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
-from digitcli import data, predict
+from digitcli import data, predict, preprocess
 from digitcli.cli import app
 
 from conftest import flat, invoke
+from oracle import keras_probabilities
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +39,11 @@ def test_a_directory_is_predicted_in_sorted_order_as_csv(tiny_model, images):
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert rows[0] == ["path", "prediction", "confidence", "top1", "p1", "top2", "p2"]
     assert [r[0] for r in rows[1:]] == [str(images / f"d{i}.png") for i in range(4)]
-    for row in rows[1:]:
-        assert row[1] == row[3] and 0 <= float(row[2]) <= 1 and float(row[4]) >= float(row[6])
+    probabilities = keras_probabilities(tiny_model, np.stack([preprocess.load(images / f"d{i}.png") for i in range(4)]))
+    for row, p in zip(rows[1:], probabilities):  # the same prepared images through Keras instead of LiteRT
+        order = np.argsort(-p, kind="stable")
+        assert [int(row[1]), int(row[3]), int(row[5])] == [order[0], order[0], order[1]]
+        assert [float(row[2]), float(row[4]), float(row[6])] == pytest.approx(p[[order[0], order[0], order[1]]], abs=1e-4)
 
 
 def test_recursive_jsonl(tiny_model, images):

@@ -48,4 +48,4 @@ def test_each_readme_command_parses(command):
     if args in ([], ["--help"], ["--version"]):
         return  # these answer and exit: test_train.py runs them
     ctx = parse(args)
-    assert ctx.command.name in {"train", "eval", "evaluate", "predict", "samples", "curves", "misclassified", "model"}
+    assert ctx.command.name in {"train", "tune", "eval", "evaluate", "predict", "samples", "curves", "misclassified", "model", "serve", "export", "draw", "robustness"}

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import zipfile
 
+import numpy as np
 import pytest
 
 from digitcli import __version__, data, store
 
-from conftest import flat, invoke, sha256
+from conftest import flat, invoke, sha256, tiny_arrays, write_npz
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], []])
@@ -38,6 +40,7 @@ def test_tiny_training_run_saves_a_model_with_its_metadata(tiny_model):
     assert meta["training"] == {
         "model": "mlp", "epochs": 1, "batch_size": 128, "lr": 0.001,
         "val_split": 0.1, "seed": 0, "limit": 500,
+        "optimizer": "adam", "hidden": [128], "dropout": 0.0, "width": None,
     }
     assert meta["data"]["n_train"] == 450 and meta["data"]["n_val"] == 50 and meta["data"]["n_test"] == 10_000
     assert meta["data"]["fingerprint"] == data.load("bundled").fingerprint
@@ -59,7 +62,7 @@ def test_plain_progress_has_one_line_per_epoch_and_no_control_codes(tmp_path):
     assert "\x1b" not in result.output and "\r" not in result.output
     lines = result.stderr.splitlines()
     assert lines[0] == "Data: bundled MNIST (offline copy): 24,345 training and 10,000 test images"
-    assert lines[1] == "Model: mlp, 2 epochs, batch 128, lr 0.001, validation split 0.1, seed 0"
+    assert lines[1] == "Model: mlp, 2 epochs, batch 128, lr 0.001, validation split 0.1, seed 0, on CPU"
     epoch_lines = [line for line in lines if line.startswith("epoch ")]
     assert [line.split()[1] for line in epoch_lines] == ["1/2", "2/2"]
     assert "val_acc" in epoch_lines[0]
@@ -67,6 +70,8 @@ def test_plain_progress_has_one_line_per_epoch_and_no_control_codes(tmp_path):
     stdout = result.stdout.splitlines()
     assert stdout[0].startswith("Test accuracy: ") and "on 10,000 test images" in stdout[0]
     assert stdout[1] == f"Saved model to {out}"
+    accuracy = re.match(r"Test accuracy: (\d{1,3}\.\d\d%) \(loss \d+\.\d{4}\) on", stdout[0])
+    assert accuracy and f"Test accuracy: {accuracy[1]} (" in invoke("eval", "--model", str(out)).stdout  # one format
 
 
 def test_existing_output_is_kept_without_overwrite(tiny_model, tmp_path):
@@ -200,3 +205,39 @@ def test_a_state_that_cannot_be_written_does_not_stop_training(tmp_path, monkeyp
     notes = [line for line in result.stderr.splitlines() if line.startswith("Note: cannot save the resumable state")]
     assert notes == [f"Note: cannot save the resumable state to {target}.resume (No space left on device); training goes on without it"]
     assert store.read_metadata(target)["training"]["epochs"] == 2
+
+
+def test_a_run_that_ends_at_chance_fails_and_saves_nothing(tiny_model, tmp_path):
+    """Random labels cannot be learned: the validation accuracy ends at chance."""
+    arrays = tiny_arrays(n_train=1000, n_test=50, seed=3)
+    npz = write_npz(tmp_path / "noise.npz", arrays)
+    target = tmp_path / "keep.keras"
+    target.write_bytes(tiny_model.read_bytes())
+    before = sha256(target)
+    result = invoke("train", "--model", "mlp", "--epochs", "2", "--data", str(npz), "--output", str(target),
+                    "--overwrite", "--progress", "none")
+    assert result.exit_code == 1
+    guess = np.bincount(arrays[1][900:], minlength=10).max() / 100  # the last 10 % validate
+    assert re.fullmatch(
+        r"Error: training failed: validation accuracy ended at \d+\.\d %, no better than chance "
+        rf"\({guess * 100:.1f} % by always guessing one digit\); try a smaller --lr than 0\.001, "
+        r"or check the data; no model was saved",
+        result.stderr.splitlines()[-1],
+    ), result.stderr
+    assert sha256(target) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.keras", "noise.npz"]
+
+
+def test_a_training_set_too_small_to_learn_from_gets_a_warning(tmp_path):
+    labels = data.load("bundled").y_train[:4]  # --limit 5 keeps 4 for training, 1 for validation
+    counts = np.bincount(labels, minlength=10)
+    result = invoke("train", "--model", "mlp", "--epochs", "1", "--limit", "5", "--output", str(tmp_path / "m.keras"),
+                    "--progress", "none")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[2] == (
+        f"Note: too few training images to learn from: 4, with 0 of digit {int(counts.argmin())} "
+        "(at least 10 of each digit are needed); expect a model little better than chance"
+    )
+    enough = invoke("train", "--model", "mlp", "--epochs", "1", "--limit", "300", "--output", str(tmp_path / "n.keras"),
+                    "--progress", "none")
+    assert enough.exit_code == 0 and "too few" not in enough.stderr
