@@ -73,35 +73,77 @@ def drop_lines(mask: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, bool]:
         if not weak and np.hypot(x2 - x1, y2 - y1) >= 0.5 * max(h, w):
             cv2.line(longest, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
     if rest.sum() < 0.25 * (mask & (longest == 0)).sum():
-        return _without(mask, drop, thickness), bool(faint.any())
+        if not (longest > drop).any() or not (mask & (longest == 0)).any():
+            return _without(mask, drop, thickness), bool(faint.any())
+        rest = mask & (longest == 0)  # a digit of straight strokes: it is what the longest lines leave
     # The digit is where the strongest ink is.
     rest = inside(rest)
     # The pieces holding strong ink, with their fainter stretches (a skipping pen's).
     count, labels = cv2.connectedComponents(rest.view(np.uint8), connectivity=8)
     held = np.bincount(labels[rest & (level >= 0.55 * peak)].ravel(), minlength=count) > 0
     held[0] = False
-    ys, xs = np.nonzero(largest_near(held[labels] if held.any() else rest))
+    digit = largest_near(held[labels] if held.any() else rest)
+    ys, xs = np.nonzero(digit)
     if ys.size < 4:
         return _without(mask, drop, thickness), bool(faint.any())
     size = max(ys.max() - ys.min(), xs.max() - xs.min(), 1)
     corners = np.array([[xs.min(), ys.min()], [xs.max(), ys.min()], [xs.min(), ys.max()], [xs.max(), ys.max()]], float)
     top, bottom, left, right = ys.min(), ys.max(), xs.min(), xs.max()
+    # Taking the lines out shrank the digit by half a line's width where they touched it.
+    margin = 0.1 * size + thickness / 2
+    past = []
     for x1, y1, x2, y2 in segments:
         direction = np.array([x2 - x1, y2 - y1]) / max(np.hypot(x2 - x1, y2 - y1), 1e-9)
         ends = sorted((x1 * direction[0] + y1 * direction[1], x2 * direction[0] + y2 * direction[1]))
         span = corners @ direction
-        if ends[0] < span.min() - 0.1 * size and ends[1] > span.max() + 0.1 * size:
-            line = np.zeros_like(drop)
-            cv2.line(line, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
-            # Judged by its stretch outside the digit: if faint there, only its faint pixels go,
-            # and a stroke of the digit that runs along it stays.
-            px, py = x1 + t * (x2 - x1), y1 + t * (y2 - y1)
-            outside = (px < left) | (px > right) | (py < top) | (py > bottom)
-            along = nearby[np.clip(py.astype(int), 0, h - 1), np.clip(px.astype(int), 0, w - 1)][outside]
-            if along.size and np.median(along) < 0.4 * peak:
-                line &= (level < 0.4 * peak).view(np.uint8)
-            drop |= line
+        if ends[0] < span.min() - margin and ends[1] > span.max() + margin:
+            past.append((x1, y1, x2, y2, direction))
+    points = np.stack([xs, ys], axis=1).astype(np.float64)
+    image_corners = np.array([[0, 0], [w, 0], [0, h], [w, h]], float)
+    sides = [np.median(points @ (-d[1], d[0])) - (-d[1] * x1 + d[0] * y1) for x1, y1, _, _, d in past]
+    for i, (x1, y1, x2, y2, direction) in enumerate(past):
+        line = np.zeros_like(drop)
+        cv2.line(line, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
+        if not _not_the_digit(i, past, sides, points, line, image_corners, thickness):
+            continue
+        # Judged by its stretch outside the digit: if faint there, only its faint pixels go,
+        # and a stroke of the digit that runs along it stays.
+        px, py = x1 + t * (x2 - x1), y1 + t * (y2 - y1)
+        outside = (px < left) | (px > right) | (py < top) | (py > bottom)
+        along = nearby[np.clip(py.astype(int), 0, h - 1), np.clip(px.astype(int), 0, w - 1)][outside]
+        if along.size and np.median(along) < 0.4 * peak:
+            line &= (level < 0.4 * peak).view(np.uint8)
+        drop |= line
     return _without(mask, drop, thickness), bool(faint.any())
+
+
+def _not_the_digit(i, past, sides, points, line, image_corners, thickness) -> bool:
+    """Whether the straight line `past[i]`, running past the digit at both ends, is clearly not part of it.
+
+    It is a ruled line or a box's side when it crosses the digit (ink on both sides of it), when a
+    parallel line lies on the digit's other side (a box, a form's row), or when it spans most of the
+    image; but not when the rest of the digit hangs from one of its ends: a 1's stem under its flag
+    (or over its base) is the digit, however long, even when it is most of the ink.
+    """
+    x1, y1, x2, y2, direction = past[i]
+    normal = np.array([-direction[1], direction[0]])
+    offsets = points @ normal - (normal[0] * x1 + normal[1] * y1)
+    clear = thickness / 2 + 1
+    crosses = min((offsets > clear).mean(), (offsets < -clear).mean()) >= 0.1
+    if crosses:
+        return True
+    encloses = any(abs(float(direction @ other[4])) > 0.98 and sides[j] * sides[i] < 0 for j, other in enumerate(past) if j != i)
+    length = np.hypot(x2 - x1, y2 - y1)
+    spans = length >= 0.8 * np.ptp(image_corners @ direction)
+    if not (encloses or spans):
+        return False
+    # Where the digit touches the line (within a line's width: taking the lines out left a gap about that wide).
+    near = cv2.dilate(line, np.ones((thickness, thickness), np.uint8)) > 0
+    touching = points[near[points[:, 1].astype(int), points[:, 0].astype(int)]]
+    if not len(touching):
+        return True
+    along = ((touching - (x1, y1)) @ direction) / max(length, 1.0)
+    return not bool(((along < 0.2) | (along > 0.8)).all())
 
 
 def _without(mask: np.ndarray, drop: np.ndarray, thickness: int) -> np.ndarray:
