@@ -1,4 +1,5 @@
-"""Straight strokes in photos: a 1's stem is the digit; ruled lines and box sides around it are not."""
+"""Straight strokes in photos: a 1's stem is the digit; ruled lines and box sides around it are not.
+A clean drawing (a drawing pad's canvas) skips the photo work."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from digitcli import preprocess
+from digitcli import photo, preprocess
 
 SIDE = 400
 
@@ -58,3 +59,18 @@ def test_a_box_side_beside_a_seven_goes_and_the_seven_stays():
     x = preprocess.to_mnist(sheet([seven, [(60, 60), (340, 60)], [(60, 350), (340, 350)]], width=10))
     reference = preprocess.to_mnist(sheet([seven], width=10))
     assert np.abs(x - reference).mean() < 0.05
+
+
+def test_a_clean_canvas_skips_the_photo_work(monkeypatch):
+    """A drawing pad's 280x280 canvas has nothing to judge: it keeps the fast global level, ink as drawn."""
+    canvas = Image.new("RGB", (280, 280), "white")
+    ImageDraw.Draw(canvas).line([(90, 80), (190, 80), (120, 220)], fill="black", width=18, joint="curve")
+
+    def judged(*args):
+        raise AssertionError("a clean canvas went through the photo work")
+
+    monkeypatch.setattr(photo, "_local_level", judged)
+    x = preprocess.to_mnist(canvas)
+    assert extent(x) == (20, 14)  # a 7, 20 px tall as MNIST's
+    with pytest.raises(AssertionError, match="photo work"):
+        preprocess.to_mnist(sheet([ONE, [(0, 200), (SIDE, 200)]]))  # a ruled line to the border: judged
