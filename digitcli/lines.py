@@ -64,8 +64,9 @@ def drop_lines(mask: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, bool]:
         past = sy.size and (min(x1, x2) < sx.min() - reach or max(x1, x2) > sx.max() + reach
                             or min(y1, y2) < sy.min() - reach or max(y1, y2) > sy.max() + reach)
         faint[i] = bool(past) and np.median(along) < 0.4 * peak
-        if faint[i]:
-            cv2.line(drop, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
+    faint, family = _printed(segments, faint, thickness, (w, h))
+    for x1, y1, x2, y2 in segments[faint]:
+        cv2.line(drop, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
     drop &= (level < 0.4 * peak).view(np.uint8)  # where the pen crossed them, its ink stays
     # Without the lines, the digit must still be there: not just the joints of a 1, a 4 or a 7.
     longest = drop.copy()
@@ -74,7 +75,7 @@ def drop_lines(mask: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, bool]:
             cv2.line(longest, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
     if rest.sum() < 0.25 * (mask & (longest == 0)).sum():
         if not (longest > drop).any() or not (mask & (longest == 0)).any():
-            return _without(mask, drop, thickness), bool(faint.any())
+            return _without(mask, drop, thickness), family
         rest = mask & (longest == 0)  # a digit of straight strokes: it is what the longest lines leave
     # The digit is where the strongest ink is.
     rest = inside(rest)
@@ -85,7 +86,7 @@ def drop_lines(mask: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, bool]:
     digit = largest_near(held[labels] if held.any() else rest)
     ys, xs = np.nonzero(digit)
     if ys.size < 4:
-        return _without(mask, drop, thickness), bool(faint.any())
+        return _without(mask, drop, thickness), family
     size = max(ys.max() - ys.min(), xs.max() - xs.min(), 1)
     corners = np.array([[xs.min(), ys.min()], [xs.max(), ys.min()], [xs.min(), ys.max()], [xs.max(), ys.max()]], float)
     top, bottom, left, right = ys.min(), ys.max(), xs.min(), xs.max()
@@ -106,15 +107,33 @@ def drop_lines(mask: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, bool]:
         cv2.line(line, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
         if not _not_the_digit(i, past, sides, points, line, image_corners, thickness):
             continue
-        # Judged by its stretch outside the digit: if faint there, only its faint pixels go,
-        # and a stroke of the digit that runs along it stays.
+        # Only ink no stronger than the line is where it runs outside the digit goes: a stroke of
+        # the digit written over it or along it (stronger than a printed line) stays.
         px, py = x1 + t * (x2 - x1), y1 + t * (y2 - y1)
         outside = (px < left) | (px > right) | (py < top) | (py > bottom)
         along = nearby[np.clip(py.astype(int), 0, h - 1), np.clip(px.astype(int), 0, w - 1)][outside]
-        if along.size and np.median(along) < 0.4 * peak:
-            line &= (level < 0.4 * peak).view(np.uint8)
+        if along.size and np.median(along) < 0.75 * peak:
+            line &= (level < 1.25 * np.median(along)).view(np.uint8)
         drop |= line
-    return _without(mask, drop, thickness), bool(faint.any())
+    return _without(mask, drop, thickness), family
+
+
+def _printed(segments: np.ndarray, faint: np.ndarray, thickness: int, size: tuple[int, int]) -> tuple[np.ndarray, bool]:
+    """Which faint segments are printed lines (long across the image, or one of a family of
+    parallels), and whether there is such a family (ruled or grid paper).
+
+    Ruled and grid paper print many lines, each across the sheet; a skipping pen's faded stroke
+    is one short straight stretch, which must stay; a paper's edge is one long line.
+    """
+    x1, y1, x2, y2 = segments.T
+    length = np.hypot(x2 - x1, y2 - y1)
+    direction = np.stack([x2 - x1, y2 - y1], axis=1) / np.maximum(length, 1e-9)[:, None]
+    offset = direction[:, 0] * y1 - direction[:, 1] * x1  # signed distance of the line from the origin
+    long = length >= 0.5 * max(size)
+    parallel = np.abs(direction @ direction.T) > 0.995
+    aside = np.abs(offset[:, None] - np.where(direction @ direction.T < 0, -1, 1) * offset[None, :]) > 3 * thickness
+    companion = (parallel & aside & faint[None, :]).any(axis=1)
+    return faint & (long | companion), bool((faint & companion).any())
 
 
 def _not_the_digit(i, past, sides, points, line, image_corners, thickness) -> bool:

@@ -160,15 +160,21 @@ def _threshold(level: np.ndarray, floor: float) -> tuple[np.ndarray | None, np.n
     if above.size == 0:
         return None, level
     full = float(np.percentile(above, 99))  # the pen's ink, even among many fainter printed lines
-    low = max(floor, 0.1 * full)
+    # Weak ink is judged on the level smoothed over about a thin stroke's width, where the noise
+    # is weaker than a faint ballpoint's stroke; tied to clear ink, it counts down to a few
+    # times that noise (the clear ink itself must pass `floor`).
+    smooth = cv2.GaussianBlur(level, (0, 0), 1.0)
+    sample = smooth[:: max(1, smooth.shape[0] // 256), :: max(1, smooth.shape[1] // 256)]
+    noise = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
+    low = max(min(floor, 3.0 * noise), 0.1 * full)
     if full <= low:
         return None, level
-    strength = np.clip((level - low) / (full - low), 0.0, 1.0).astype(np.float32)
-    mask = level > low
+    strength = np.clip((smooth - low) / (full - low), 0.0, 1.0).astype(np.float32)
+    mask = smooth > low
     # Faint, skipping strokes: bridge gaps of a pixel or two before judging connections.
     bridged = cv2.morphologyEx(mask.view(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)) if mask.size > 64 else mask.view(np.uint8)
     count, labels = cv2.connectedComponents(bridged, connectivity=8)
-    strong = np.bincount(labels[level > max(low, 0.4 * full)].ravel(), minlength=count)
+    strong = np.bincount(labels[level > max(floor, 0.4 * full)].ravel(), minlength=count)
     strong[0] = 0
     mask &= (strong >= 2)[labels] if mask.size > 64 else (strong >= 1)[labels]
     return mask, strength

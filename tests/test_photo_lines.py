@@ -9,6 +9,8 @@ from PIL import Image, ImageDraw
 
 from digitcli import photo, preprocess
 
+from test_photos import H, W, clean, correlation, draw, photo as photo_of
+
 SIDE = 400
 
 
@@ -21,9 +23,9 @@ def sheet(lines: list[list[tuple[float, float]]], width: int = 14, size: int = S
     return image
 
 
-def extent(x: np.ndarray) -> tuple[int, int]:
-    """(rows, columns) the prepared digit's clear ink spans."""
-    rows, cols = np.nonzero(x > 0.3)
+def extent(x: np.ndarray, clear: float = 0.3) -> tuple[int, int]:
+    """(rows, columns) the prepared digit's ink spans, counting ink stronger than `clear`."""
+    rows, cols = np.nonzero(x > clear)
     return int(np.ptp(rows)) + 1, int(np.ptp(cols)) + 1
 
 
@@ -74,3 +76,29 @@ def test_a_clean_canvas_skips_the_photo_work(monkeypatch):
     assert extent(x) == (20, 14)  # a 7, 20 px tall as MNIST's
     with pytest.raises(AssertionError, match="photo work"):
         preprocess.to_mnist(sheet([ONE, [(0, 200), (SIDE, 200)]]))  # a ruled line to the border: judged
+
+
+# --- printed lines against faint and strong pen ----------------------------------------------
+
+
+def ruled(ink: np.ndarray, rows: list[int], strength: float = 0.35) -> np.ndarray:
+    """Printed ruled lines, 3 px, across the whole sheet under the pen's ink (1 = ink)."""
+    lines = np.zeros_like(ink)
+    for y in rows:
+        lines[y : y + 3] = strength
+    return np.maximum(ink, lines)
+
+
+def test_a_digit_sitting_on_a_ruled_line_keeps_its_stroke_along_it():
+    ink = draw("0", 24)
+    bottom = int(np.nonzero(ink.any(axis=1))[0][-1]) - 10  # the line runs inside the 0's bottom stroke
+    x = preprocess.to_mnist(photo_of(ruled(ink, [bottom - 150, bottom - 75, bottom, bottom + 75], strength=0.45)))
+    assert correlation(x, clean("0", 24)) > 0.9
+
+
+def test_a_faint_pen_beside_one_long_faint_line_keeps_its_faded_stretch():
+    """One long faint line (a fold, a paper's edge) is not ruled paper: the pen's faded stretch stays."""
+    fade = np.where(np.arange(W)[None, :] > W // 2 + 20, 0.3, 1.0)  # the bar's right end and the stem fade
+    ink = ruled(draw("7", 6) * fade * 0.6, [H - 40], strength=0.12)
+    x = preprocess.to_mnist(photo_of(ink))
+    assert extent(x, 0.05) == extent(clean("7", 6), 0.05)  # the whole 7, its faded bar end included
