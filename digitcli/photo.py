@@ -149,9 +149,24 @@ def _polarity(level: np.ndarray, k: int) -> float:
     grey = ((level - low) * (255.0 / (high - low))).astype(np.uint8)
     residual = grey.astype(np.float32) - cv2.medianBlur(grey, max(3, k | 1)).astype(np.float32)
     spread = 4 * 1.4826 * float(np.median(np.abs(residual))) + 1.0
-    positive = float(np.clip(residual - spread, 0, None).sum())
-    negative = float(np.clip(-residual - spread, 0, None).sum())
+    positive, negative = (_stroke_sum(np.clip(r - spread, 0, None), max(2, k // 4)) for r in (residual, -residual))
     return -1.0 if negative > 2 * positive else 1.0  # the global polarity unless clearly wrong
+
+
+def _stroke_sum(excess: np.ndarray, margin: int) -> float:
+    """The sum of `excess` over its pieces, leaving out broad blobs at the image border.
+
+    A sheet's corner on the desk or a shadow's end stands out from its local median too: it
+    runs to the border (within `margin` px) and fills much of its box, where the pen's strokes
+    are sparse in theirs, even when ruled lines tie them to the border.
+    """
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((excess > 0).view(np.uint8), connectivity=8)
+    h, w = excess.shape
+    left, top, width, height = stats[:, :4].T
+    border = (left < margin) | (top < margin) | (left + width > w - margin) | (top + height > h - margin)
+    blob = border & (stats[:, 4] >= 0.3 * width * height)  # filling its box, where strokes and lines are sparse
+    blob[0] = True
+    return float(np.bincount(labels.ravel(), weights=excess.ravel(), minlength=count)[~blob].sum())
 
 
 def _threshold(level: np.ndarray, floor: float) -> tuple[np.ndarray | None, np.ndarray]:
@@ -169,7 +184,7 @@ def _threshold(level: np.ndarray, floor: float) -> tuple[np.ndarray | None, np.n
     low = max(min(floor, 3.0 * noise), 0.1 * full)
     if full <= low:
         return None, level
-    strength = np.clip((smooth - low) / (full - low), 0.0, 1.0).astype(np.float32)
+    strength = np.clip((level - low) / (full - low), 0.0, 1.0).astype(np.float32)
     mask = smooth > low
     # Faint, skipping strokes: bridge gaps of a pixel or two before judging connections.
     bridged = cv2.morphologyEx(mask.view(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)) if mask.size > 64 else mask.view(np.uint8)
