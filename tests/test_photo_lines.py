@@ -3,9 +3,10 @@ A clean drawing (a drawing pad's canvas) skips the photo work."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from digitcli import photo, preprocess
 
@@ -102,3 +103,26 @@ def test_a_faint_pen_beside_one_long_faint_line_keeps_its_faded_stretch():
     ink = ruled(draw("7", 6) * fade * 0.6, [H - 40], strength=0.12)
     x = preprocess.to_mnist(photo_of(ink))
     assert extent(x, 0.05) == extent(clean("7", 6), 0.05)  # the whole 7, its faded bar end included
+
+
+# --- polarity of a faint pen ---------------------------------------------------------------
+
+
+def faint_seven_by_a_sheet_corner() -> Image.Image:
+    """A faint thin 7 on a sheet whose corner lies on a textured desk, a shadow's edge along its stem."""
+    rng = np.random.default_rng(1)
+    ink = draw("7", 3) * 0.35
+    scene = np.array((0.92, 0.91, 0.88), np.float32) * (1 - ink[..., None]) + np.array((0.1, 0.1, 0.12), np.float32) * ink[..., None]
+    yy, xx = np.mgrid[0:H, 0:W]
+    desk = (xx < 70) | (yy < 50 + 0.05 * xx)
+    texture = np.kron(0.25 + 0.12 * rng.normal(0, 1, (H // 8 + 1, W // 8 + 1)), np.ones((8, 8)))[:H, :W]
+    scene[desk] = texture[desk][:, None] * np.array((1.0, 0.85, 0.7))
+    scene = scene * (1 - 0.4 / (1 + np.exp(-(xx - 0.62 * W + 0.3 * yy) / 12)))[..., None] + rng.normal(0, 0.01, scene.shape)
+    return Image.fromarray((np.clip(scene, 0, 1) * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.8))
+
+
+def test_a_sheet_corner_on_the_desk_does_not_turn_a_faint_pen_into_paper():
+    x = preprocess.to_mnist(faint_seven_by_a_sheet_corner())
+    on = cv2.dilate((clean("7", 3) > 0.05).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    shifts = [np.roll(x, (dy, dx), (0, 1)) for dy in range(-2, 3) for dx in range(-2, 3)]
+    assert max(s[on].sum() for s in shifts) > 0.85 * x.sum()  # the ink is the 7's strokes, not the paper around them
