@@ -74,8 +74,7 @@ def _plain(level: np.ndarray, floor: float) -> bool:
     boxes another in, and none beside others is a long straight bar. Nothing is left to judge then, and the global level is
     the paper's: such images skip the photo work (and stay as fast as before).
     """
-    sample = level[:: max(1, level.shape[0] // 128), :: max(1, level.shape[1] // 128)]
-    if 1.4826 * float(np.median(np.abs(sample))) > 1 / 255:
+    if not _flat(level):
         return False
     count, _, stats, _ = cv2.connectedComponentsWithStats((level > floor).view(np.uint8), connectivity=8)
     if not 2 <= count <= 64:  # no ink, or specks and texture to judge
@@ -94,6 +93,12 @@ def _plain(level: np.ndarray, floor: float) -> bool:
     return not boxed.any()
 
 
+def _flat(level: np.ndarray) -> bool:
+    """Whether the paper is flat: noise-free against its global fit (a drawing, a clean scan; not a photo)."""
+    sample = level[:: max(1, level.shape[0] // 128), :: max(1, level.shape[1] // 128)]
+    return 1.4826 * float(np.median(np.abs(sample))) <= 1 / 255
+
+
 # --- ink against the local paper -------------------------------------------------------
 
 
@@ -106,7 +111,8 @@ def _local_level(level: np.ndarray, floor: float) -> tuple[np.ndarray, float]:
     times the strokes' width, measured on a first pass with a wide window.
     """
     h, w = level.shape
-    wide, sign = _opened(level, max(15, max(h, w) // 6), None)
+    # On flat paper the global polarity holds (nothing but ink stands out); a photo's is checked locally.
+    wide, sign = _opened(level, max(15, max(h, w) // 6), 1.0 if _flat(level) else None)
     rough = inside(wide > 0.35 * float(np.percentile(wide, 99.9)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(rough.view(np.uint8), connectivity=8)
     # The pen's width, from the largest piece of clear ink (texture and specks would make it look thin).
