@@ -71,8 +71,10 @@ def _plain(level: np.ndarray, floor: float) -> bool:
 
     The paper is flat when it is noise-free against its global fit; the ink is
     one digit when its pieces lie together, none touches the border, none
-    boxes another in, and none beside others is a long straight bar. Nothing is left to judge then, and the global level is
-    the paper's: such images skip the photo work (and stay as fast as before).
+    boxes another in, and none beside others is a straight bar as long as all
+    the ink (a 5's bar drawn apart is shorter). Nothing is left to judge then,
+    and the global level is the paper's: such images skip the photo work (and
+    stay as fast as before).
     """
     if not _flat(level):
         return False
@@ -87,8 +89,10 @@ def _plain(level: np.ndarray, floor: float) -> bool:
     area[0] = 0.0
     if not cluster(stats, area, 1 + int(np.argmax(area[1:])))[1:].all():
         return False
-    if count > 2 and (np.maximum(width, height) >= 3 * np.minimum(width, height)).any():
-        return False  # a straight piece beside others may be a ruled line or a box's side
+    longest, shortest = np.maximum(width, height), np.minimum(width, height)
+    extent = max((left + width).max() - left.min(), (top + height).max() - top.min())
+    if count > 2 and ((longest >= 3 * shortest) & (longest >= 0.8 * extent)).any():
+        return False  # a straight piece as long as all the ink, beside others, may be a ruled line or a box's side
     boxed = (left[:, None] < left) & (top[:, None] < top) & (left[:, None] + width[:, None] > left + width) & (top[:, None] + height[:, None] > top + height)
     return not boxed.any()
 

@@ -75,6 +75,10 @@ def test_a_clean_canvas_skips_the_photo_work(monkeypatch):
     monkeypatch.setattr(photo, "_local_level", judged)
     x = preprocess.to_mnist(canvas)
     assert extent(x) == (20, 14)  # a 7, 20 px tall as MNIST's
+    five = Image.new("RGB", (280, 280), "white")  # a 5 whose bar was drawn apart: still one digit
+    ImageDraw.Draw(five).line([(110, 90), (105, 140), (160, 140), (185, 175), (160, 215), (100, 210)], fill="black", width=18)
+    ImageDraw.Draw(five).line([(125, 50), (190, 50)], fill="black", width=18)
+    assert extent(preprocess.to_mnist(five))[0] == 20
     with pytest.raises(AssertionError, match="photo work"):
         preprocess.to_mnist(sheet([ONE, [(0, 200), (SIDE, 200)]]))  # a ruled line to the border: judged
 
