@@ -20,8 +20,10 @@ def drop_lines(mask: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, bool]:
     Lines are found among the ink (a probabilistic Hough transform at about
     400 px); the digit is what is left without them. A digit's own straight
     strokes (a 1, a 7's bar, a 4) end where the rest of the digit ends, so
-    they stay; a line that also passes the digit by a tenth of its size at
-    both ends does not belong to it.
+    they stay; a line that passes the digit by a tenth of its size at both
+    ends goes when it is clearly not the digit (`_not_the_digit`). Returns
+    the mask and whether ruled or grid paper (several faint parallel lines)
+    was seen.
     """
     ys, xs = np.nonzero(mask)
     if ys.size == 0:
@@ -107,8 +109,8 @@ def drop_lines(mask: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, bool]:
         cv2.line(line, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
         if not _not_the_digit(i, past, sides, points, line, image_corners, thickness):
             continue
-        # Only ink no stronger than the line is where it runs outside the digit goes: a stroke of
-        # the digit written over it or along it (stronger than a printed line) stays.
+        # Of a line fainter than the pen, only ink no stronger than the line itself (outside the
+        # digit) goes: a stroke of the digit written over it or along it stays.
         px, py = x1 + t * (x2 - x1), y1 + t * (y2 - y1)
         outside = (px < left) | (px > right) | (py < top) | (py > bottom)
         along = nearby[np.clip(py.astype(int), 0, h - 1), np.clip(px.astype(int), 0, w - 1)][outside]
@@ -151,7 +153,9 @@ def _not_the_digit(i, past, sides, points, line, image_corners, thickness) -> bo
     crosses = min((offsets > clear).mean(), (offsets < -clear).mean()) >= 0.1
     if crosses:
         return True
-    encloses = any(abs(float(direction @ other[4])) > 0.98 and sides[j] * sides[i] < 0 for j, other in enumerate(past) if j != i)
+    # A parallel line with the digit on its other side (segments found in opposite directions see sides mirrored).
+    encloses = any(abs(float(direction @ other[4])) > 0.98 and np.sign(direction @ other[4]) * sides[j] * sides[i] < 0
+                   for j, other in enumerate(past) if j != i)
     length = np.hypot(x2 - x1, y2 - y1)
     spans = length >= 0.8 * np.ptp(image_corners @ direction)
     if not (encloses or spans):
