@@ -17,10 +17,14 @@ digitcli.store), so tests can use the generator alone.
 from __future__ import annotations
 
 import argparse
+import os
+import importlib.util
+import json
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,6 +32,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from digitcli import preprocess
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import scenes  # noqa: E402  (benchmarks/scenes.py: phone photos of paper)
 
 FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP", "bmp": "BMP", "gif": "GIF", "tif": "TIFF"}
 
@@ -201,8 +208,13 @@ def font_digit(label: int, font: Path, rng: np.random.Generator) -> Image.Image:
 MNIST_STYLES = ("ink on paper", "thin pen", "photo", "transparent", "icon")
 
 
-def generate(directory: Path, n: int, seed: int) -> list[tuple[Path, int, str]]:
-    """Write n images per style into directory; return (file, label, style) for each."""
+def generate(directory: Path, n: int, seed: int, photos: int | None = None,
+             parts: tuple[str, ...] = ("drawn", "photos")) -> list[tuple[Path, int, str]]:
+    """Write n images per style (`photos` per photo style) into directory; return (file, label, style) for each.
+
+    The two parts ("drawn": the styles above, "photos": benchmarks/scenes.py) draw from separate
+    random streams, so either can be made alone.
+    """
     from digitcli import data
 
     rng = np.random.default_rng(seed)
@@ -217,18 +229,56 @@ def generate(directory: Path, n: int, seed: int) -> list[tuple[Path, int, str]]:
         image.save(path, FORMATS[fmt], **options)
         items.append((path, int(label), style))
 
-    for style in MNIST_STYLES:
-        for index in rng.choice(len(mnist.x_test), n, replace=False):
-            image, fmt = mnist_style(style, mnist.x_test[index], rng)
-            save(image, fmt, mnist.y_test[index], style)
-    for i in range(n):
-        label = i % 10
-        save(drawn_digit(label, rng), "png", label, "drawn strokes")
-    fonts = font_files()
-    for i in range(n if fonts else 0):
-        label = i % 10
-        save(font_digit(label, fonts[rng.integers(len(fonts))], rng), "png", label, "fonts")
-    return items
+    if "drawn" in parts:
+        for style in MNIST_STYLES:
+            for index in rng.choice(len(mnist.x_test), n, replace=False):
+                image, fmt = mnist_style(style, mnist.x_test[index], rng)
+                save(image, fmt, mnist.y_test[index], style)
+        for i in range(n):
+            label = i % 10
+            save(drawn_digit(label, rng), "png", label, "drawn strokes")
+        fonts = font_files()
+        for i in range(n if fonts else 0):
+            label = i % 10
+            save(font_digit(label, fonts[rng.integers(len(fonts))], rng), "png", label, "fonts")
+    if "photos" not in parts:
+        return items
+    photo_rng = np.random.default_rng(seed + 1)
+    per_style = []
+    for style in scenes.PHOTO_STYLES:
+        jobs = []
+        for i, index in enumerate(photo_rng.choice(len(mnist.x_test), n if photos is None else photos, replace=False)):
+            label = int(mnist.y_test[index]) if i % 2 == 0 else i % 10
+            digit = mnist.x_test[index] if i % 2 == 0 else label
+            jobs.append((digit, style, int(photo_rng.integers(2**31)), label))
+        per_style.append(jobs)
+    # Styles taken in turn, each photo with its own seed: made on every core.
+    jobs = [(directory / f"p{k:05d}.jpg", *job) for k, job in enumerate(j for row in zip(*per_style) for j in row)]
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(_write_photo, [job[:4] for job in jobs], chunksize=2))
+    return items + [(path, label, f"photo: {style}") for path, _, style, _, label in jobs]
+
+
+def _write_photo(job) -> None:
+    path, digit, style, seed = job
+    rng = np.random.default_rng(seed)
+    image, exif = scenes.photo(photo_ink(style, digit, rng), style, rng)
+    image.save(path, "JPEG", quality=int(rng.integers(60, 93)), **({"exif": exif} if exif else {}))
+
+
+def photo_ink(style: str, digit, rng: np.random.Generator, size: int = 256) -> np.ndarray:
+    """The ink layer of a photo: an MNIST test digit (an array) or a pen-stroke digit (a label)."""
+    felt, faint = style == "felt pen", style == "faint ballpoint"
+    if isinstance(digit, np.ndarray):
+        if faint:
+            return _thin_pen(digit, size, int(rng.integers(2, 5)))
+        ink = _upscale(digit, size)
+        if felt:
+            grow = int(size * rng.uniform(0.02, 0.04))
+            ink = np.asarray(Image.fromarray(ink).filter(ImageFilter.MaxFilter(2 * grow + 1)))
+        return ink
+    width = rng.uniform(0.1, 0.15) if felt else rng.uniform(0.01, 0.02) if faint else rng.uniform(0.03, 0.08)
+    return scenes.stroke_ink(STROKES[digit], size, width * size, rng)
 
 
 STYLES_NOTE = """\
@@ -238,60 +288,119 @@ with a 1-3 px pen (*thin pen*); with uneven lighting, noise, blur and JPEG compr
 (*photo*); as black, blue or white strokes on a transparent PNG (*transparent*); as 32x32
 icons (PNG/BMP/GIF); digits drawn from jittered pen strokes (*drawn strokes*); and digits set
 in the machine's TrueType sans fonts (*fonts*). Every image is written to a file and read back.
-*Plain resize* is grayscale and a resize to 28x28; *preprocessed* is `digitcli.preprocess.load`."""
+*photo: ...* styles are phone photos (`benchmarks/scenes.py`): half MNIST test digits, half pen-stroke
+digits, inked on a sheet laid in perspective on a desk (the desk and paper edges in frame in 40 % of
+them, always for *paper edge*), lit unevenly, shadowed in a quarter of them (always for *shadow*),
+blurred, noised, 1,500-4,000 px JPEG, 30 % stored on their side with an EXIF orientation; each
+style adds its own trait: beige, blue or grid paper, strong uneven light, a thick felt pen, a faint
+skipping ballpoint, a box drawn around the digit, ruled lines.
+*Plain resize* is grayscale and a resize to 28x28; *preprocessed* is `digitcli.preprocess.load`;
+*preprocessed before* is the `preprocess.py` given with `--before`, on the same images."""
 
 
-def _prepare_all(items) -> tuple[np.ndarray, np.ndarray]:
-    """Every image through preprocess.load; those it rejects stay blank and are flagged."""
+def _prepare_all(items, before: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every image through preprocess.load (or an earlier version's), on every core; rejected ones stay blank, flagged."""
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        results = list(pool.map(_prepare_one, [(path, before) for path, _, _ in items], chunksize=8))
     prepared, failed = np.zeros((len(items), 28, 28), dtype=np.float32), np.zeros(len(items), dtype=bool)
-    for i, (path, label, style) in enumerate(items):
-        try:
-            prepared[i] = preprocess.load(path)
-        except preprocess.ImageError as exc:
+    for i, ((path, label, style), result) in enumerate(zip(items, results)):
+        if isinstance(result, str):
             failed[i] = True
-            print(f"{style} #{i} (label {label}): {exc}", file=sys.stderr)
+            print(f"{style} #{i} (label {label}): {result}", file=sys.stderr)
+        else:
+            prepared[i] = result
     return prepared, failed
 
 
-def measure(model_path: Path, n: int, seed: int) -> str:
+_BEFORE = {}
+
+
+def _prepare_one(job):
+    path, before = job
+    module = preprocess
+    if before is not None:
+        module = _BEFORE.get(before) or _BEFORE.setdefault(before, load_before(before))
+    try:
+        return module.load(path)
+    except preprocess.ImageError as exc:
+        return str(exc)
+
+
+def load_before(path: Path):
+    """An earlier version of digitcli/preprocess.py (e.g. from `git show REV:digitcli/preprocess.py`), as a module."""
+    spec = importlib.util.spec_from_file_location("digitcli.preprocess_before", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # its relative imports (.errors) resolve inside digitcli
+    return module
+
+
+def generated(directory: Path, n: int, seed: int, photos: int | None,
+              parts: tuple[str, ...] = ("drawn", "photos")) -> list[tuple[Path, int, str]]:
+    """generate(), reusing the part(s) a run with the same settings left in `directory` (manifest-PART.json)."""
+    items = []
+    for part in parts:
+        manifest = directory / f"manifest-{part}.json"
+        settings = {"n": n, "seed": seed, "photos": photos if part == "photos" else None}
+        if manifest.exists() and json.loads(manifest.read_text())["settings"] == settings:
+            saved = json.loads(manifest.read_text())["items"]
+            items += [(directory / name, label, style) for name, label, style in saved]
+            continue
+        directory.mkdir(parents=True, exist_ok=True)
+        made = generate(directory, n, seed, photos, (part,))
+        manifest.write_text(json.dumps({"settings": settings, "items": [(p.name, l, s) for p, l, s in made]}))
+        items += made
+    return items
+
+
+def measure(model_path: Path, n: int, seed: int, photos: int | None = None, before: Path | None = None,
+            images: Path | None = None) -> str:
     from digitcli import store
 
     model, meta = store.load(model_path)
     meta = meta or {}
+    columns = {}
     with tempfile.TemporaryDirectory() as tmp:
-        items = generate(Path(tmp), n, seed)
+        items = generated(Path(images or tmp), n, seed, photos)
         start = time.perf_counter()
         prepared, failed = _prepare_all(items)
         rate = len(items) / (time.perf_counter() - start)
-        plain = np.stack([preprocess.plain_resize(preprocess.open_image(path)) for path, _, _ in items])
+        columns["plain"] = (np.stack([preprocess.plain_resize(preprocess.open_image(path)) for path, _, _ in items]),
+                            np.zeros(len(items), dtype=bool))
+        if before is not None:
+            start = time.perf_counter()
+            columns["before"] = _prepare_all(items, before)
+            rate_before = len(items) / (time.perf_counter() - start)
+        columns["prepared"] = (prepared, failed)
     labels = np.array([label for _, label, _ in items])
     styles = np.array([style for _, _, style in items])
-    right = {
-        name: model.predict(x, batch_size=1024, verbose=0).argmax(axis=1) == labels
-        for name, x in (("plain", plain), ("prepared", prepared))
-    }
-    right["prepared"] &= ~failed  # an image preprocessing rejected counts as wrong
-    rows = ["| style | images | plain resize | preprocessed |", "|---|---:|---:|---:|"]
+    right = {}
+    for name, (x, rejected) in columns.items():
+        # An image the preparation rejected counts as wrong.
+        right[name] = (model.predict(x, batch_size=1024, verbose=0).argmax(axis=1) == labels) & ~rejected
+    titles = {"plain": "plain resize", "before": "preprocessed before", "prepared": "preprocessed"}
+    rows = ["| style | images | " + " | ".join(titles[c] for c in columns) + " |",
+            "|---|---:|" + "---:|" * len(columns)]
     for style in list(dict.fromkeys(styles)) + ["overall"]:
         pick = styles == style if style != "overall" else np.ones(len(labels), dtype=bool)
         name = f"**{style}**" if style == "overall" else style
-        rows.append(
-            f"| {name} | {pick.sum()} | {right['plain'][pick].mean():.1%} | {right['prepared'][pick].mean():.1%} |"
-        )
+        rows.append(f"| {name} | {pick.sum()} | " + " | ".join(f"{right[c][pick].mean():.1%}" for c in columns) + " |")
+    speed = f"Preprocessing speed: {rate:.1f} images/s (open, decode and prepare, {os.cpu_count()} processes, shared machine)"
+    if before is not None:
+        speed += f", {rate_before:.1f} images/s before"
     return "\n".join(
         [
             "# Accuracy on realistic digit images",
             "",
             f"Model `{model_path}` ({meta.get('architecture', '?')}, "
             f"{meta.get('test_accuracy', float('nan')):.2%} on the MNIST test set), "
-            f"{n} images per style, seed {seed}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
+            f"{n} images per style ({n if photos is None else photos} per photo style), seed {seed}, "
+            f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
             "",
             *rows,
             "",
             STYLES_NOTE,
             "",
-            f"Preprocessing speed: {rate:.0f} images/s (open, decode and prepare, one core); "
-            f"{failed.sum()} images rejected as blank or unreadable (counted as wrong).",
+            f"{speed}; {failed.sum()} images rejected as blank or unreadable (counted as wrong).",
             "",
             "Reproduce with:",
             "",
@@ -303,13 +412,24 @@ def measure(model_path: Path, n: int, seed: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, required=True, help="a digits model file")
+    parser.add_argument("--model", type=Path, help="a digits model file")
     parser.add_argument("--n", type=int, default=200, help="images per style (default 200)")
+    parser.add_argument("--photos", type=int, default=None, help="images per photo style (default: --n)")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="an earlier digitcli/preprocess.py to compare with, in the same run")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--images", type=Path, default=None,
+                        help="keep the generated images in this directory and reuse them on the next run")
+    parser.add_argument("--generate-only", choices=["drawn", "photos", "all"],
+                        help="only write this part of the images (with --images)")
     parser.add_argument("--output", type=Path, default=Path(__file__).with_suffix(".md"),
                         help="where to write the table (default benchmarks/realistic.md)")
     args = parser.parse_args()
-    report = measure(args.model, args.n, args.seed)
+    if args.generate_only:
+        generated(args.images, args.n, args.seed, args.photos,
+                  ("drawn", "photos") if args.generate_only == "all" else (args.generate_only,))
+        return
+    report = measure(args.model, args.n, args.seed, args.photos, args.before, args.images)
     print(report)
     args.output.write_text(report)
 

@@ -120,10 +120,12 @@ def predict_files(args: list[str], model: Path, output_format: Format, top_k: in
     items, problems = expand(args, recursive)
     for problem in problems:
         say(err, f"Error: {problem}", style="red")
-    results = core.predict_sources(classifier, items, top_k)  # one batched model call for every file
+    results = core.predict_sources(classifier, items, top_k, pool=True)  # prepared on every core, one batched model call
     for result in results:
         if result.error is not None:
             say(err, f"Error: {result.name}: {result.error}", style="red")
+        for note in result.notes:
+            say(err, f"Note: {result.name}: {note}")
     good = [result for result in results if result.error is None]
     failed = len(problems) + len(results) - len(good)
     if not good:

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import lite, store
 from .data import to_unit
-from .errors import BadOption, ImageError, ModelFileError
+from .errors import BadOption, ModelFileError
 
 LITE_MEMBER = "model.tflite"
 BATCH = 1024
@@ -83,6 +83,7 @@ class FileResult:
     digits: np.ndarray | None = None  # the top k digits, most likely first
     probabilities: np.ndarray | None = None  # their probabilities
     error: str | None = None
+    notes: list[str] = field(default_factory=list)  # what the user may want to know, e.g. a second digit
 
     def record(self, key: str = "path") -> dict:
         """The JSON record `digits predict --format jsonl` writes and the web API returns."""
@@ -92,21 +93,24 @@ class FileResult:
         return {key: self.name, "prediction": top[0][0], "confidence": top[0][1], "top": top}
 
 
-def predict_sources(classifier: Classifier, items: list[tuple[str, object]], k: int, load: Callable | None = None) -> list[FileResult]:
+def predict_sources(
+    classifier: Classifier, items: list[tuple[str, object]], k: int, pool: bool = False, prepare: Callable | None = None
+) -> list[FileResult]:
     """Prepare each (name, path or bytes) the MNIST way, then predict them all in one batched call.
 
+    With `pool`, many files are prepared on a pool of processes started for them (`digits predict
+    FOLDER`); `prepare` runs `batch.prepare_one` elsewhere and returns the same (the web server's
+    long-lived worker processes); otherwise they are prepared in this process (the Python API: no
+    re-run of a caller's unguarded script). The preparation is the same in every case.
     A file that cannot be read or holds no digit gets its error and no guess; the others still get results.
-    `load` runs `preprocess.load` elsewhere (the server's worker processes) and returns the same.
     """
-    from . import preprocess
+    from . import batch
 
-    load = load or preprocess.load
-    results = []
-    for name, source in items:
-        try:
-            results.append(FileResult(name, image=load(source, name)))
-        except ImageError as exc:
-            results.append(FileResult(name, error=str(exc)))
+    if prepare is None:
+        prepared = batch.prepare_all([source for _, source in items], pool=pool)
+    else:
+        prepared = [prepare(source) for _, source in items]
+    results = [FileResult(name, image=p.array, error=p.error, notes=p.notes) for (name, _), p in zip(items, prepared)]
     good = [result for result in results if result.error is None]
     if good:
         digits, probabilities = top_k(classifier.probabilities(np.stack([r.image for r in good])), k)

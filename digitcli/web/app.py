@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import threading
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -23,15 +24,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from .. import __version__
+from .. import __version__, batch
 from .. import predict as core
 from ..errors import DigitsError
-from .preparers import Preparers, usable_cores
+from .preparers import Preparers
 
 MAX_FILES = 16  # images per request
 MAX_BODY_BYTES = 8 << 20  # the whole request body, 8 MiB
 MAX_TOP_K = core.lite.CLASSES
-CORES = usable_cores()  # requests prepared at once, each in its own worker process; more only queue for the same cores
+CORES = batch.workers()  # requests prepared at once, each in its own worker process; more only queue for the same cores
 STATIC = Path(__file__).parent / "static"
 ROUTES = "GET /, POST /api/predict, GET /api/health, GET /api/model"
 
@@ -69,7 +70,7 @@ def create_app(classifier: core.Classifier) -> FastAPI:
     logging.getLogger("python_multipart").setLevel(logging.ERROR)
     workers = anyio.CapacityLimiter(CORES)
     preparers = Preparers(CORES) if CORES > 1 else None
-    prepare = None  # preprocess.load in the request's thread, until the worker processes run
+    prepare = None  # prepared in the request's thread, until the worker processes run
     card = {}
     card_lock = threading.Lock()
 
@@ -79,7 +80,7 @@ def create_app(classifier: core.Classifier) -> FastAPI:
         if preparers is not None:
             try:
                 await anyio.to_thread.run_sync(preparers.start)
-                prepare = preparers.load
+                prepare = preparers.prepare
             except OSError as exc:  # no processes to be had (a sandbox, a process limit): prepare in threads
                 logging.getLogger("uvicorn.error").warning("preparing images in threads: cannot start worker processes (%s)", exc)
         try:
@@ -151,7 +152,7 @@ def create_app(classifier: core.Classifier) -> FastAPI:
         show_input: bool = Query(False, description="Add the 28x28 image the model saw (0-255 rows)."),
     ):
         items = await read_files(request)
-        results = await anyio.to_thread.run_sync(core.predict_sources, classifier, items, top_k, prepare, limiter=workers)
+        results = await anyio.to_thread.run_sync(partial(core.predict_sources, prepare=prepare), classifier, items, top_k, limiter=workers)
         records = []
         for result in results:
             record = result.record("file")

@@ -1,6 +1,6 @@
 """Preparing uploaded images in worker processes, so that requests at once use every core.
 
-The MNIST-style preparation (`preprocess.load`, the same code as for image
+The MNIST-style preparation (`batch.prepare_one`, the same code as for image
 files) is numpy and Pillow driven by Python: in one process the GIL keeps it
 on one core however many threads run it, and with 8 clients on 2 cores the
 requests then queue for that one core. The model itself stays in the server
@@ -16,17 +16,7 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-import numpy as np
-
-from .. import preprocess
-from ..errors import ImageError
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+from .. import batch
 
 
 def _started() -> None:
@@ -35,11 +25,13 @@ def _started() -> None:
 
 
 def _ready() -> int:
+    from .. import photo  # noqa: F401  (OpenCV loaded before the first request, not during it)
+
     return os.getpid()
 
 
 class Preparers:
-    """A pool of `processes` worker processes running `preprocess.load`; `load` has its signature."""
+    """A pool of `processes` worker processes running `batch.prepare_one`; `prepare` has its signature."""
 
     def __init__(self, processes: int):
         self.processes = processes
@@ -53,15 +45,15 @@ class Preparers:
         for future in [self._pool.submit(_ready) for _ in range(self.processes)]:
             future.result()
 
-    def load(self, source: bytes, name: str | None = None) -> np.ndarray:
+    def prepare(self, source: bytes) -> batch.Result:
         pool = self._pool
         if pool is None:  # closed while a request was on its way, or no processes to be had: in this thread
-            return preprocess.load(source, name)
+            return batch.prepare_one(source)
         try:
-            return pool.submit(preprocess.load, source, name).result()
+            return pool.submit(batch.prepare_one, source).result()
         except BrokenProcessPool:
             self._restart(pool)
-            raise ImageError("could not be prepared: the worker process preparing it stopped") from None
+            return batch.Result(None, "could not be prepared: the worker process preparing it stopped")
 
     def _restart(self, broken: ProcessPoolExecutor) -> None:
         with self._lock:  # once, however many requests saw the same broken pool
