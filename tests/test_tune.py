@@ -120,6 +120,23 @@ def test_schedule_chooses_a_constant_rate_or_a_warm_up_and_cosine_decay_for_eith
     assert float(models.build("cnn", 0.002, total_steps=100, schedule="constant").optimizer.learning_rate) == pytest.approx(0.002)
 
 
+def test_each_seed_proposes_its_own_trials_and_the_same_seed_the_same_ones():
+    import keras_tuner as kt
+
+    from digitcli.tuning import search, space
+
+    def proposed(seed: int, count: int = 4) -> list[dict]:
+        oracle = kt.oracles.RandomSearchOracle(objective=kt.Objective("val_accuracy", "max"), max_trials=count, seed=search.oracle_seed(seed))
+        oracle.hyperparameters = kt.HyperParameters()
+        space.declare(oracle.hyperparameters, "mlp")
+        return [oracle.populate_space(str(i))["values"] for i in range(count)]
+
+    first = proposed(0)
+    assert proposed(0) == first
+    for other in (1, 2, -1):
+        assert not any(values in first for values in proposed(other))  # KerasTuner alone would share 3 of 4 between 0 and 1
+
+
 def test_resume_keeps_the_architecture_options():
     state = {"config": {"model": "mlp", "hidden": [512, 256], "optimizer": "adamw", "dropout": 0.2, "width": None}, "fingerprint": "f"}
     assert checkpoint.merge(state, {"hidden": [512, 256], "optimizer": "adamw"}, "f") == state["config"]
