@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--algorithm", default=None, help="default: digits tune's own")
     parser.add_argument("--data", default="bundled")
+    parser.add_argument("--seed", type=int, default=None, help="digits tune --seed (default: its own, 0); the recipe keeps seed 0")
     parser.add_argument("--report", type=Path, default=REPO / "benchmarks" / "tune.md")
     options = parser.parse_args()
 
@@ -52,11 +53,16 @@ def main() -> None:
     tune_args = ["tune", "--model", "mlp", "--trials", str(options.trials), "--progress", "plain"]
     if options.algorithm:
         tune_args += ["--algorithm", options.algorithm]
+    if options.seed is not None:
+        tune_args += ["--seed", str(options.seed)]
+    loads = [os.getloadavg()]  # 1, 5 and 15 minutes, as `uptime` shows them
     with tempfile.TemporaryDirectory(prefix="digits-tune-bench-") as tmp:
         work = Path(tmp)
         before, _ = digits(["train", "--model", "mlp", "--output", "recipe1.keras", "--progress", "plain"], work, env)
         tune_seconds, log = digits([*tune_args, "--output", "tuned.keras"], work, env)
+        loads.append(os.getloadavg())
         after, _ = digits(["train", "--model", "mlp", "--output", "recipe2.keras", "--progress", "plain"], work, env)
+        loads.append(os.getloadavg())
         recipe = [store.read_metadata(work / f"recipe{i}.keras") for i in (1, 2)]
         tuned = store.read_metadata(work / "tuned.keras")
     reference = statistics.mean([before, after])
@@ -70,12 +76,14 @@ def main() -> None:
         f"Data: `{options.data}` ({tuned['data']['n_train']:,} training, {tuned['data']['n_val']:,} validation, "
         f"{tuned['data']['n_test']:,} test images). The machine was shared with other people's tests and benchmarks "
         "while this ran, so absolute seconds are inflated; the ratio to the recipe, timed just before and just after "
-        "the search, is the claim.",
+        "the search, is the claim. Load average (1, 5, 15 min) at the start, after the search and at the end: "
+        + "; ".join(", ".join(f"{x:.1f}" for x in load) for load in loads) + ".",
         "",
         "Reproduce (from the repository root):",
         "",
         "```bash",
-        f"nice -n 10 python benchmarks/tune.py --trials {options.trials} --data {options.data}",
+        f"nice -n 10 python benchmarks/tune.py --trials {options.trials} --data {options.data}"
+        + ("" if options.seed is None else f" --seed {options.seed}"),
         "```",
         "",
         "| run | test accuracy | whole process | ÷ recipe |",

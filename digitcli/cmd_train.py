@@ -10,7 +10,7 @@ import typer
 from rich.text import Text
 
 from .errors import BadOption, OutputError
-from .models import DEFAULT_DROPOUT, DEFAULT_HIDDEN, DEFAULT_OPTIMIZER, OPTIMIZERS, RECIPES
+from .models import DEFAULT_DROPOUT, DEFAULT_HIDDEN, DEFAULT_OPTIMIZER, OPTIMIZERS, RECIPES, SCHEDULES
 from .ui import DEFAULT_MODEL_PATH, DataOption, TensorBoardOption, err, load_data, out, say, user_errors
 
 
@@ -28,7 +28,8 @@ class ProgressMode(str, Enum):
 
 def _per_model(field: str) -> str:
     """A help text's default for a per-model setting, read from the recipes."""
-    return ", ".join(f"{getattr(recipe, field):g} for {name}" for name, recipe in RECIPES.items())
+    values = {name: getattr(recipe, field) for name, recipe in RECIPES.items()}
+    return ", ".join(f"{value:g} for {name}" if isinstance(value, (int, float)) else f"{value} for {name}" for name, value in values.items())
 
 
 def _dropout_defaults() -> str:
@@ -59,7 +60,7 @@ def train(
     ] = None,
     lr: Annotated[
         Optional[float],
-        typer.Option("--lr", callback=_positive, help="Learning rate (for cnn, the peak of its warm-up and cosine schedule).", show_default=_per_model("lr")),
+        typer.Option("--lr", callback=_positive, help="Learning rate (with --schedule cosine, the peak of its warm-up and decay).", show_default=_per_model("lr")),
     ] = None,
     val_split: Annotated[
         float,
@@ -102,13 +103,17 @@ def train(
         Optional[float],
         typer.Option("--width", help="cnn only: scales its filters and dense units.", show_default="1"),
     ] = None,
+    schedule: Annotated[
+        Optional[str],
+        typer.Option("--schedule", help="Learning rate: constant, or cosine (a linear warm-up over the first tenth to --lr, then cosine decay).", show_default=_per_model("schedule")),
+    ] = None,
     tensorboard: TensorBoardOption = None,
 ) -> None:
     """Train a model on MNIST, show progress and learning curves, save it with its metadata."""
     with user_errors():
         from . import charts, progress as progress_mod, store
 
-        built = model_options(optimizer, hidden, dropout, width)
+        built = model_options(optimizer, hidden, dropout, width, schedule)
         options = dict(model=model.value, epochs=epochs, batch_size=batch_size, lr=lr, val_split=val_split, seed=seed, limit=limit, **built)
         if not resume:
             check_applies(options)  # with --resume, the interrupted run's --model decides, below
@@ -144,15 +149,17 @@ def train(
         say(out, f"Saved model to {output}")
 
 
-def model_options(optimizer: str, hidden: str | None, dropout: float | None, width: float | None) -> dict:
+def model_options(optimizer: str, hidden: str | None, dropout: float | None, width: float | None, schedule: str | None = None) -> dict:
     """The architecture and optimizer options, checked; one-line usage errors otherwise."""
     if optimizer not in OPTIMIZERS:
         raise BadOption(f"--optimizer {optimizer}: choose one of {', '.join(OPTIMIZERS)}")
+    if schedule is not None and schedule not in SCHEDULES:
+        raise BadOption(f"--schedule {schedule}: choose one of {', '.join(SCHEDULES)}")
     if dropout is not None and not 0 <= dropout < 1:
         raise BadOption(f"--dropout {dropout:g}: must be at least 0 and below 1")
     if width is not None and not width > 0:
         raise BadOption(f"--width {width:g}: must be greater than 0")
-    return dict(optimizer=optimizer, hidden=parse_hidden(hidden), dropout=dropout, width=width)
+    return dict(optimizer=optimizer, hidden=parse_hidden(hidden), dropout=dropout, width=width, schedule=schedule)
 
 
 def parse_hidden(text: str | None) -> list[int] | None:

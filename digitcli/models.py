@@ -14,7 +14,7 @@ class Recipe:
     batch_size: int
     lr: float  # Adam's rate; with a schedule, its peak
     augment: bool = False  # train on randomly warped images (digitcli.augment)
-    schedule: str = "constant"  # or "warmup_cosine": linear warm-up, then cosine decay
+    schedule: str = "constant"  # or "cosine": linear warm-up, then cosine decay
 
 
 RECIPES = {
@@ -25,7 +25,7 @@ RECIPES = {
         batch_size=128,
         lr=0.003,
         augment=True,
-        schedule="warmup_cosine",
+        schedule="cosine",
     ),
     "mlp": Recipe(
         "mlp",
@@ -41,7 +41,8 @@ DEFAULT_OPTIMIZER = "adam"
 DEFAULT_HIDDEN = (128,)  # the mlp's hidden layers: the README recipe's one layer of 128
 DEFAULT_DROPOUT = {"mlp": 0.0, "cnn": 0.3}  # the rate before the output layer
 SGD_MOMENTUM = 0.9  # with Nesterov's correction
-WARMUP_FRACTION = 0.1  # of all training steps, for the "warmup_cosine" schedule
+SCHEDULES = ("constant", "cosine")  # the learning rate: fixed, or warmed up then decayed along a cosine
+WARMUP_FRACTION = 0.1  # of all training steps, for the "cosine" schedule
 
 
 def build(
@@ -52,13 +53,15 @@ def build(
     hidden: tuple[int, ...] | list[int] | None = None,
     dropout: float | None = None,
     width: float = 1.0,
+    schedule: str | None = None,
 ):
     """A compiled Keras model taking inputs scaled to [0, 1] as (n, 28, 28).
 
     `total_steps` (epochs x steps per epoch) sizes the learning-rate schedule.
     `hidden` (mlp) lists the hidden layers' sizes; `width` (cnn) scales its
     filters and dense units; `dropout` is the rate before the output layer
-    (None: the model's default).
+    (None: the model's default); `schedule` shapes the learning rate (None:
+    the model's default, see SCHEDULES).
     """
     from .backend import keras
 
@@ -104,17 +107,19 @@ def build(
     else:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(RECIPES)}")
     model.compile(
-        optimizer=_optimizer(optimizer, _learning_rate(RECIPES[name], lr, total_steps)),
+        optimizer=_optimizer(optimizer, _learning_rate(schedule or RECIPES[name].schedule, lr, total_steps)),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
     return model
 
 
-def _learning_rate(recipe: Recipe, lr: float, total_steps: int):
+def _learning_rate(schedule: str, lr: float, total_steps: int):
     """A constant rate, or a built-in Keras schedule (so saved models need no custom code)."""
-    if recipe.schedule == "constant":
+    if schedule == "constant":
         return lr
+    if schedule != "cosine":
+        raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
     from .backend import keras
 
     # Warm up from a tenth of the peak: large early steps on fresh batch-norm

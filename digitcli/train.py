@@ -42,6 +42,7 @@ class TrainConfig:
     hidden: list[int] | None = None  # mlp only
     dropout: float | None = None
     width: float | None = None  # cnn only
+    schedule: str | None = None  # None: the model's own (models.SCHEDULES)
 
     def resolved(self) -> TrainConfig:
         """A copy with the model's defaults filled in."""
@@ -59,11 +60,12 @@ class TrainConfig:
             hidden=[int(n) for n in self.hidden or models.DEFAULT_HIDDEN] if mlp else None,
             dropout=models.DEFAULT_DROPOUT[self.model] if self.dropout is None else self.dropout,
             width=None if mlp else (self.width or 1.0),
+            schedule=self.schedule or recipe.schedule,
         )
 
     def build_options(self) -> dict:
         """models.build's keyword arguments for this (resolved) configuration."""
-        return dict(optimizer=self.optimizer, hidden=self.hidden, dropout=self.dropout, width=self.width or 1.0)
+        return dict(optimizer=self.optimizer, hidden=self.hidden, dropout=self.dropout, width=self.width or 1.0, schedule=self.schedule)
 
 
 class Listener(Protocol):

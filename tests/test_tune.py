@@ -62,10 +62,11 @@ def test_an_interrupted_search_resumes_then_saves_a_model_that_records_the_searc
     best = max(search["results"], key=lambda r: r["val_accuracy"])
     assert search["best_trial"] == best["number"]
     assert meta["training"]["hidden"] == [int(n) for n in best["hyperparameters"]["hidden"].split(",")]
+    assert meta["training"]["schedule"] == "cosine"  # every trial's, which the README recipe's constant rate is not
     assert meta["data"]["n_train"] == 270 and meta["data"]["n_val"] == 30 and meta["litert"] is True
     out = resumed.stdout.splitlines()
     assert out[0].startswith(f"Best trial: {best['number']} of 3, validation accuracy {best['val_accuracy']:.4f}: hidden ")
-    assert out[1].startswith("Reproduce with: digits train --model mlp --epochs 1 ") and out[1].endswith(f"--limit 300 --output {output}")
+    assert out[1].startswith("Reproduce with: digits train --model mlp --epochs 1 ") and out[1].endswith(f"--schedule cosine --limit 300 --output {output}")
     assert out[2].startswith("Test accuracy: ") and out[3] == f"Saved model to {output}"
     assert not state.exists()  # the model file now holds the trials
     assert events(logs / "trials") and events(logs / "best")
@@ -87,16 +88,17 @@ def test_an_interrupted_search_resumes_then_saves_a_model_that_records_the_searc
 def test_new_train_options_land_in_metadata_show_model_and_tensorboard(tmp_path):
     output, logs = tmp_path / "m.keras", tmp_path / "tb"
     result = invoke("train", "--model", "mlp", "--epochs", "1", "--limit", "300", "--hidden", "64,32", "--dropout", "0.2",
-                    "--optimizer", "sgd", "--output", str(output), "--progress", "none", "--tensorboard", str(logs))
+                    "--optimizer", "sgd", "--schedule", "cosine", "--output", str(output), "--progress", "none", "--tensorboard", str(logs))
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[1] == (
-        "Model: mlp, 1 epoch, batch 128, lr 0.001, validation split 0.1, seed 0, optimizer sgd, hidden 64,32, dropout 0.2, on CPU"
+        "Model: mlp, 1 epoch, batch 128, lr 0.001, validation split 0.1, seed 0, optimizer sgd, hidden 64,32, dropout 0.2, schedule cosine, on CPU"
     )
     training = store.read_metadata(output)["training"]
     assert (training["optimizer"], training["hidden"], training["dropout"], training["width"]) == ("sgd", [64, 32], 0.2, None)
+    assert training["schedule"] == "cosine"
     shown = invoke("show", "model", "--model", str(output))
     assert shown.exit_code == 0
-    assert "limit 300, optimizer sgd, hidden 64,32, dropout 0.2" in flat(shown.stdout)
+    assert "limit 300, optimizer sgd, hidden 64,32, dropout 0.2, schedule cosine" in flat(shown.stdout)
     assert "52,650" in shown.stdout  # 784*64+64 + 64*32+32 + 32*10+10
     assert events(logs / "train") and events(logs / "validation")
 
@@ -107,6 +109,32 @@ def test_width_scales_the_cnn_and_sgd_uses_nesterov_momentum():
     assert [layer.units for layer in model.layers if hasattr(layer, "units")] == [64, 10]
     assert [layer.rate for layer in model.layers if hasattr(layer, "rate")] == [0.1]
     assert model.optimizer.nesterov and model.optimizer.momentum == 0.9
+
+
+def test_schedule_chooses_a_constant_rate_or_a_warm_up_and_cosine_decay_for_either_model():
+    recipe = models.build("mlp", 0.001, total_steps=100)
+    assert float(recipe.optimizer.learning_rate) == pytest.approx(0.001)  # the README recipe's constant rate
+    for name in ("mlp", "cnn"):
+        rate = models.build(name, 0.002, total_steps=100, schedule="cosine").optimizer._learning_rate
+        assert rate.warmup_target == 0.002 and rate.warmup_steps == 10 and rate.decay_steps == 90
+    assert float(models.build("cnn", 0.002, total_steps=100, schedule="constant").optimizer.learning_rate) == pytest.approx(0.002)
+
+
+def test_each_seed_proposes_its_own_trials_and_the_same_seed_the_same_ones():
+    import keras_tuner as kt
+
+    from digitcli.tuning import search, space
+
+    def proposed(seed: int, count: int = 4) -> list[dict]:
+        oracle = kt.oracles.RandomSearchOracle(objective=kt.Objective("val_accuracy", "max"), max_trials=count, seed=search.oracle_seed(seed))
+        oracle.hyperparameters = kt.HyperParameters()
+        space.declare(oracle.hyperparameters, "mlp")
+        return [oracle.populate_space(str(i))["values"] for i in range(count)]
+
+    first = proposed(0)
+    assert proposed(0) == first
+    for other in (1, 2, -1):
+        assert not any(values in first for values in proposed(other))  # KerasTuner alone would share 3 of 4 between 0 and 1
 
 
 def test_resume_keeps_the_architecture_options():
@@ -123,6 +151,7 @@ def test_resume_keeps_the_architecture_options():
         (["train", "--model", "mlp", "--hidden", "abc"], "--hidden abc: give the layers' sizes as whole numbers separated by commas, such as 512,256"),
         (["train", "--optimizer", "foo"], "--optimizer foo: choose one of adam, adamw, sgd, rmsprop"),
         (["train", "--width", "-1"], "--width -1: must be greater than 0"),
+        (["train", "--model", "mlp", "--schedule", "linear"], "--schedule linear: choose one of constant, cosine"),
         (["train", "--dropout", "1"], "--dropout 1: must be at least 0 and below 1"),
         (["train", "--hidden", "512,256"], "--hidden applies to --model mlp only, not cnn"),
         (["train", "--model", "mlp", "--width", "2"], "--width applies to --model cnn only, not mlp"),

@@ -253,9 +253,17 @@ def run(
     return SearchOutcome(config, best, config_for(best_trial.hyperparameters.values, base), results)
 
 
+SEED_SPACING = 10_000  # random draws between two neighbouring --seed values' streams
+
+
 def oracle_seed(seed: int) -> int:
-    """KerasTuner draws a random seed in place of 0: shift --seed so that every value, 0 included, is kept."""
-    return seed + 1 if seed >= 0 else seed
+    """KerasTuner's seed for --seed: every value kept (it draws a random seed in place of 0), and far apart.
+
+    KerasTuner seeds each value it draws with its seed plus the number of values
+    drawn so far, so seeds 0 and 1 would share all but one of their draws and
+    propose nearly the same trials. Spaced out, each --seed gives its own trials.
+    """
+    return 1 + seed * SEED_SPACING if seed >= 0 else seed * SEED_SPACING
 
 
 def _trials(oracle) -> list:

@@ -12,22 +12,28 @@ from .. import models
 from ..backend import keras
 from ..train import TrainConfig
 
-MLP_UNITS = (128, 256, 512)  # wider layers gain little on MNIST and cost a lot on a CPU
+# Measured on the bundled data (benchmarks/tune.md): with a cosine schedule, two layers of 1024
+# reach 98.0 % on test where the constant rate the searches used before stayed below 97.5 %.
+MLP_UNITS = (256, 512, 1024)
 MLP_MAX_LAYERS = 3
+# sgd at Adam's learning rates barely trains in 15 epochs (0.88 and 0.91 validation accuracy
+# where the Adam family reached 0.96-0.97): searching it would only spend trials.
+MLP_OPTIMIZERS = tuple(name for name in models.OPTIMIZERS if name != "sgd")
+SCHEDULE = "cosine"  # every trial, both models: warm up to the trial's lr, then decay
 CNN_WIDTHS = (0.5, 0.75, 1.0, 1.5, 2.0)  # scales the filters and the dense units together
 LR_RANGE = (3e-4, 3e-3)  # a decade around Adam's usual 1e-3, log-uniform
 OBJECTIVE = "val_accuracy"  # at the end of a trial's training
 
 
 def declare(hp: kt.HyperParameters, model: str) -> None:
-    """Declare `model`'s search space; each default is the README recipe's value."""
+    """Declare `model`'s search space; each default is the README recipe's value where the space holds it."""
     if model == "mlp":
         hp.Int("layers", 1, MLP_MAX_LAYERS, default=len(models.DEFAULT_HIDDEN))
         for i in range(MLP_MAX_LAYERS):
             with hp.conditional_scope("layers", list(range(i + 1, MLP_MAX_LAYERS + 1))):
-                hp.Choice(f"units_{i}", MLP_UNITS, default=models.DEFAULT_HIDDEN[0])
+                hp.Choice(f"units_{i}", MLP_UNITS, default=MLP_UNITS[0])
         hp.Float("dropout", 0.0, 0.5, step=0.1, default=models.DEFAULT_DROPOUT["mlp"])
-        hp.Choice("optimizer", models.OPTIMIZERS, default=models.DEFAULT_OPTIMIZER)
+        hp.Choice("optimizer", MLP_OPTIMIZERS, default=models.DEFAULT_OPTIMIZER)
     else:
         hp.Choice("width", CNN_WIDTHS, default=1.0)
         hp.Float("dropout", 0.0, 0.5, step=0.1, default=models.DEFAULT_DROPOUT["cnn"])
@@ -45,6 +51,7 @@ def config_for(values: dict, base: TrainConfig) -> TrainConfig:
         limit=base.limit,
         lr=float(f"{values['lr']:.2g}"),
         dropout=round(float(values["dropout"]), 2),
+        schedule=SCHEDULE,
     )
     if base.model == "mlp":
         options["hidden"] = [int(values[f"units_{i}"]) for i in range(int(values["layers"]))]
