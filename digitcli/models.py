@@ -7,13 +7,41 @@ from functools import partial
 
 
 @dataclass(frozen=True)
+class Warp:
+    """Ranges of a random affine warp; each is drawn uniformly per image (size on a log scale)."""
+
+    degrees: float = 10.0  # rotation, either way
+    smallest: float = 0.9  # size factor range
+    largest: float = 1.1
+    shear: float = 0.15  # horizontal shear (slant), as a fraction of height
+    shift: float = 2.5  # translation in pixels, each axis
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Training-time augmentation (digitcli.augment): every image gets the mild `warp`; a
+    `strong` fraction instead gets `strong_warp` and, each with odds `each`, the distortions
+    below, drawn uniformly per image between none and the given maximum."""
+
+    warp: Warp = Warp()
+    strong: float = 0.0  # fraction of images, drawn per image
+    strong_warp: Warp = Warp()
+    elastic: float = 0.0  # pixels: a coarse random displacement field, upsampled smoothly
+    stroke: float = 0.0  # 0..1: blend toward a cross-shaped grey dilation (thicker) or erosion (thinner)
+    blur: float = 0.0  # Gaussian sigma, pixels
+    noise: float = 0.0  # Gaussian sigma on [0, 1]
+    specks: float = 0.0  # fraction of pixels set to ink or paper
+    each: float = 1.0  # chance that a strongly augmented image gets each of the distortions above
+
+
+@dataclass(frozen=True)
 class Recipe:
     name: str
     summary: str
     epochs: int
     batch_size: int
     lr: float  # Adam's rate; with a schedule, its peak
-    augment: bool = False  # train on randomly warped images (digitcli.augment)
+    augment: Augmentation | None = None  # train on randomly transformed images (digitcli.augment)
     schedule: str = "constant"  # or "warmup_cosine": linear warm-up, then cosine decay
 
 
@@ -24,7 +52,7 @@ RECIPES = {
         epochs=15,
         batch_size=128,
         lr=0.003,
-        augment=True,
+        augment=Augmentation(),
         schedule="warmup_cosine",
     ),
     "mlp": Recipe(

@@ -199,9 +199,10 @@ def train(
 
 def _training_data(config: TrainConfig, x: np.ndarray, y: np.ndarray, seed: int) -> dict:
     """fit()'s training-data arguments: Keras' own batching of arrays, or an augmenting pipeline."""
-    if not models.RECIPES[config.model].augment:
+    augmentation = models.RECIPES[config.model].augment
+    if augmentation is None:
         return {"x": to_unit(x), "y": y, "batch_size": config.batch_size}
-    batches = augment.training_batches(to_unit(x), y, config.batch_size, seed)
+    batches = augment.training_batches(to_unit(x), y, config.batch_size, seed, augmentation)
     return {"x": batches, "shuffle": False}  # the pipeline shuffles, seeded
 
 
