@@ -42,6 +42,7 @@ class TrainConfig:
     hidden: list[int] | None = None  # mlp only
     dropout: float | None = None
     width: float | None = None  # cnn only
+    augment: str | None = None  # cnn only: a models.AUGMENTATIONS name
 
     def resolved(self) -> TrainConfig:
         """A copy with the model's defaults filled in."""
@@ -59,6 +60,7 @@ class TrainConfig:
             hidden=[int(n) for n in self.hidden or models.DEFAULT_HIDDEN] if mlp else None,
             dropout=models.DEFAULT_DROPOUT[self.model] if self.dropout is None else self.dropout,
             width=None if mlp else (self.width or 1.0),
+            augment=recipe.augment if self.augment is None else self.augment,
         )
 
     def build_options(self) -> dict:
@@ -199,10 +201,9 @@ def train(
 
 def _training_data(config: TrainConfig, x: np.ndarray, y: np.ndarray, seed: int) -> dict:
     """fit()'s training-data arguments: Keras' own batching of arrays, or an augmenting pipeline."""
-    augmentation = models.RECIPES[config.model].augment
-    if augmentation is None:
+    if config.augment is None:
         return {"x": to_unit(x), "y": y, "batch_size": config.batch_size}
-    batches = augment.training_batches(to_unit(x), y, config.batch_size, seed, augmentation)
+    batches = augment.training_batches(to_unit(x), y, config.batch_size, seed, models.AUGMENTATIONS[config.augment])
     return {"x": batches, "shuffle": False}  # the pipeline shuffles, seeded
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitcli import augment, data, store, train
+from conftest import invoke
+
+from digitcli import augment, data, models, pipeline, store, train
 from digitcli.models import Augmentation, Warp
 
 STILL = Warp(degrees=0, smallest=1, largest=1, shear=0, shift=0)
@@ -163,3 +165,28 @@ def test_the_cnn_with_its_schedule_saves_and_loads_in_safe_mode(short_cnn_run, t
     images = data.load("bundled").x_test[:32].astype(np.float32) / 255
     np.testing.assert_allclose(model.predict(images, verbose=0), short_cnn_run.model.predict(images, verbose=0), atol=1e-5)
     assert meta["test_accuracy"] == short_cnn_run.metadata["test_accuracy"]
+
+
+def test_the_strong_augmentation_is_kept_in_the_model_file_and_shown(tmp_path):
+    target = tmp_path / "strong.keras"
+    result = invoke("train", "--augment", "strong", "--epochs", "1", "--limit", "300", "--output", str(target), "--progress", "plain")
+    assert result.exit_code == 0, result.output
+    assert "Model: cnn, 1 epoch, batch 128, lr 0.003, validation split 0.1, seed 0, augment strong, on CPU" in result.stderr.splitlines()
+    assert store.read_metadata(target)["training"]["augment"] == "strong"
+    described = invoke("show", "model", "--model", str(target))
+    assert described.exit_code == 0
+    assert "augment strong" in " ".join(described.stdout.replace("│", " ").split())
+    config = train.TrainConfig(epochs=1, limit=300, augment="strong")
+    assert pipeline.command(config) == "digits train --model cnn --epochs 1 --augment strong --limit 300"
+
+
+def test_augment_names_the_recipes_and_applies_to_the_cnn_only():
+    assert train.TrainConfig().resolved().augment == models.RECIPES["cnn"].augment == "standard"
+    assert train.TrainConfig(model="mlp").resolved().augment is None
+    assert models.AUGMENTATIONS["standard"] == models.Augmentation()
+    result = invoke("train", "--model", "mlp", "--augment", "strong")
+    assert result.exit_code == 2
+    assert result.stderr == "Error: --augment applies to --model cnn only, not mlp\n"
+    result = invoke("train", "--augment", "wild")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == "Error: Invalid value for '--augment': Value error, 'wild' is not one of 'standard', 'strong'."
