@@ -68,6 +68,13 @@ def report(path: Path) -> str:
             lines.append(f"| `digits train --augment {e['augment']}` | {e['seed']} | {e['test_accuracy'] * 100:.2f} % | "
                          f"{e['mean_transformed'] * 100:.2f} % | {worst['accuracy'] * 100:.2f} % ({worst['condition']} "
                          f"{worst['severity']:g}) | {e['train_seconds']:.1f} s | {e['train_seconds'] / reference:.2f} | {e['load']} |")
+    swept = [e for e in entries if e["step"] == "digits"]
+    if swept:
+        label = lambda r: f"{r['condition']} {'' if r['severity'] is None else format(r['severity'], 'g')}".strip()
+        heads = [f"{e['augment']}, seed {e['seed']}" for e in swept]
+        lines += ["", "| condition | " + " | ".join(heads) + " |", "| --- |" + " --- |" * len(heads)]
+        for i, row in enumerate(swept[0]["rows"]):
+            lines.append(f"| {label(row)} | " + " | ".join(f"{e['rows'][i]['accuracy'] * 100:.2f} %" for e in swept) + " |")
     return "\n".join(lines) + "\n"
 
 
