@@ -83,7 +83,7 @@ def augment_batch(images, seed, augmentation: Augmentation):
         out += sigma[:, None, None] * tf.random.stateless_normal(tf.shape(out), seed=seeds[9])
     if augmentation.specks:
         fraction = (uniform((n,), 10) * augmentation.specks * gets[:, 4])[:, None, None]
-        draws = tf.random.stateless_uniform(tf.shape(out), seed=seeds[10] + 1)
+        draws = tf.random.stateless_uniform(tf.shape(out), seed=seeds[10] + 1)  # a second stream beside the fractions' draws
         out = tf.where(draws < fraction / 2, 1.0, tf.where(draws < fraction, 0.0, out))
     return tf.clip_by_value(out, 0.0, 1.0)
 
