@@ -264,6 +264,20 @@ def report(results: dict, options: argparse.Namespace, command: str) -> str:
     return "\n".join(lines)
 
 
+GENERATED = ("## Start-up",)  # the sections this script writes; every other "## " section is kept
+
+
+def hand_written(text: str) -> str:
+    """The sections of an earlier report that this script does not write (robustness, tune, ...)."""
+    kept, keep = [], False
+    for line in text.splitlines(keepends=True):
+        if line.startswith("## "):
+            keep = not line.startswith(GENERATED)
+        if keep:
+            kept.append(line)
+    return "".join(kept)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3, help="seeds for the default `digits train` (default 3)")
@@ -318,7 +332,8 @@ def main() -> None:
 
     output = options.output or (None if options.quick else REPO / "benchmarks" / "results.md")
     if output:
-        output.write_text(text)
+        kept = hand_written(output.read_text()) if output.exists() else ""
+        output.write_text(text + ("\n" + kept if kept else ""))
         log(f"wrote {output}")
     print(text)
 

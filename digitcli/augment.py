@@ -1,43 +1,100 @@
-"""Training-time augmentation: small random affine warps of whole batches.
+"""Training-time augmentation: random warps, bends, stroke widths, blur and noise of whole batches.
 
-Handwriting varies by a few degrees of slant, a little in size and a pixel or
-two in position, so the warps stay within those ranges; digits are never
-flipped, since a mirrored 2 or 7 is not a 2 or 7. Each batch is warped in one
-vectorised op (one 3x3 transform per image) inside the tf.data pipeline, so
-augmentation costs a small fraction of a training step and the model itself
-stays free of augmentation layers.
+A person's digits are tilted, slanted, small or large, off-centre, written with
+thin or thick pens, soft or blurred, and scanned with noise and specks. Every
+image gets a mild affine warp; a fraction of them (models.Augmentation.strong)
+instead gets a wide one and, each with its own odds, an elastic bend, a thinner
+or thicker stroke, a blur, Gaussian noise and salt-and-pepper specks, each
+drawn per image from none up to its maximum, so the model also keeps seeing
+digits close to clean ones. Digits are never flipped, since a mirrored 2 or 7 is
+not a 2 or 7.
+
+Everything is computed for the whole batch at once (one source coordinate per
+output pixel and one bilinear gather, one batched matrix product for the blur)
+inside the tf.data pipeline, so the model itself stays free of augmentation
+layers.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from .backend import tf
+from .models import Augmentation, Warp
 
 SIDE = 28
+COARSE = 4  # the elastic field is drawn on a 4 x 4 grid and upsampled: smooth bends, not jitter
+DISTORTIONS = 5  # elastic, stroke, blur, noise, specks: each strong image gets each with odds `each`
+
+__all__ = ["Augmentation", "Warp", "augment_batch", "warp_batch", "training_batches"]
 
 
-@dataclass(frozen=True)
-class Warp:
-    """Ranges of the random affine warp; each is drawn uniformly per image."""
-
-    degrees: float = 10.0  # rotation, either way
-    scale: float = 0.1  # zoom factor within 1 +- scale
-    shear: float = 0.15  # horizontal shear (slant), as a fraction of height
-    shift: float = 2.5  # translation in pixels, each axis
+def _ranges(warp: Warp):
+    return tf.constant([warp.degrees * math.pi / 180, warp.shear, warp.shift, warp.shift], tf.float32)
 
 
-DEFAULT_WARP = Warp()
+def augment_batch(images, seed, augmentation: Augmentation):
+    """Randomly transform float images (n, 28, 28) in [0, 1]; the same `seed` (two ints) gives the same result."""
+    if not augmentation.strong:  # every image mildly warped (`--augment standard`)
+        return warp_batch(images, seed, augmentation.warp)
+    images = tf.convert_to_tensor(images, tf.float32)
+    n = tf.shape(images)[0]
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 11)
+
+    def uniform(shape, i, low=0.0):
+        return tf.random.stateless_uniform(shape, seed=seeds[i], minval=low, maxval=1.0)
+
+    strong = tf.cast(uniform((n,), 0) < augmentation.strong, tf.float32)  # 1 for strongly augmented images
+    # Which distortions each strong image gets: all at once would be too hard to read.
+    gets = strong[:, None] * tf.cast(uniform((n, DISTORTIONS), 1) < augmentation.each, tf.float32)
+    mild, wide = augmentation.warp, augmentation.strong_warp
+    draws = uniform((n, 4), 2, low=-1.0) * (strong[:, None] * _ranges(wide) + (1 - strong[:, None]) * _ranges(mild))
+    angle, shear, dx, dy = draws[:, 0], draws[:, 1], draws[:, 2], draws[:, 3]
+    # Size factors are drawn evenly on a log scale between the smallest and the largest.
+    low = strong * math.log(wide.smallest) + (1 - strong) * math.log(mild.smallest)
+    high = strong * math.log(wide.largest) + (1 - strong) * math.log(mild.largest)
+    zoom = tf.exp(low + uniform((n,), 3) * (high - low))
+    # Map each *output* pixel to the input point it samples: about the centre, undo
+    # shift, rotation, shear and zoom.
+    cos, sin = tf.cos(angle) / zoom, tf.sin(angle) / zoom
+    a0, a1 = cos, sin + shear * cos
+    b0, b1 = -sin, cos - shear * sin
+    c = (SIDE - 1) / 2
+    rows, cols = tf.meshgrid(tf.range(SIDE, dtype=tf.float32), tf.range(SIDE, dtype=tf.float32), indexing="ij")
+    x, y = cols[None] - c - dx[:, None, None], rows[None] - c - dy[:, None, None]
+    source_cols = a0[:, None, None] * x + a1[:, None, None] * y + c
+    source_rows = b0[:, None, None] * x + b1[:, None, None] * y + c
+    if augmentation.elastic:
+        amount = uniform((n,), 4) * augmentation.elastic * gets[:, 0]
+        coarse = uniform((n, COARSE, COARSE, 2), 5, low=-1.0) * amount[:, None, None, None]
+        field = tf.image.resize(coarse, (SIDE, SIDE), method="bicubic")
+        source_rows += field[..., 0]
+        source_cols += field[..., 1]
+    out = _bilinear(images, source_rows, source_cols)
+    if augmentation.stroke:
+        amount = (uniform((n,), 6, low=-1.0) * augmentation.stroke * gets[:, 1])[:, None, None]
+        out += tf.nn.relu(amount) * (_cross(out, tf.maximum) - out) + tf.nn.relu(-amount) * (_cross(out, tf.minimum) - out)
+    if augmentation.blur:
+        sigma = uniform((n,), 7) * augmentation.blur * gets[:, 2]
+        kernels = _blur_matrices(sigma)
+        out = tf.linalg.matmul(tf.linalg.matmul(kernels, out), kernels, transpose_b=True)
+    if augmentation.noise:
+        sigma = uniform((n,), 8) * augmentation.noise * gets[:, 3]
+        out += sigma[:, None, None] * tf.random.stateless_normal(tf.shape(out), seed=seeds[9])
+    if augmentation.specks:
+        fraction = (uniform((n,), 10) * augmentation.specks * gets[:, 4])[:, None, None]
+        draws = tf.random.stateless_uniform(tf.shape(out), seed=seeds[10] + 1)  # a second stream beside the fractions' draws
+        out = tf.where(draws < fraction / 2, 1.0, tf.where(draws < fraction, 0.0, out))
+    return tf.clip_by_value(out, 0.0, 1.0)
 
 
-def warp_batch(images, seed, warp: Warp = DEFAULT_WARP):
-    """Randomly warp float images (n, 28, 28); the same `seed` (two ints) gives the same warps."""
+def warp_batch(images, seed, warp: Warp = Warp()):
+    """Only an affine warp of every image, by TensorFlow's own resampling kernel (the cheapest way)."""
     images = tf.convert_to_tensor(images, tf.float32)
     n = tf.shape(images)[0]
     draws = tf.random.stateless_uniform((n, 5), seed=seed, minval=-1.0, maxval=1.0)
     angle = draws[:, 0] * (warp.degrees * math.pi / 180)
-    zoom = 1.0 + draws[:, 1] * warp.scale
+    zoom = (warp.smallest + warp.largest) / 2 + draws[:, 1] * ((warp.largest - warp.smallest) / 2)
     shear = draws[:, 2] * warp.shear
     dx, dy = draws[:, 3] * warp.shift, draws[:, 4] * warp.shift
     # ImageProjectiveTransform maps each *output* pixel to the input pixel it samples,
@@ -61,20 +118,56 @@ def warp_batch(images, seed, warp: Warp = DEFAULT_WARP):
     return tf.clip_by_value(warped[..., 0], 0.0, 1.0)
 
 
-def training_batches(x, y, batch_size: int, seed: int, warp: Warp = DEFAULT_WARP):
-    """A tf.data pipeline of shuffled, warped batches of float [0, 1] images and their labels.
+def _bilinear(images, rows, cols):
+    """Samples of each image at (n, 28, 28) source coordinates; outside the frame is paper (0)."""
+    n = tf.shape(images)[0]
+    flat = tf.reshape(images, [-1])
+    offset = (tf.range(n) * SIDE * SIDE)[:, None, None]
+    r0, c0 = tf.floor(rows), tf.floor(cols)
+    fr, fc = rows - r0, cols - c0
+    r0, c0 = tf.cast(r0, tf.int32), tf.cast(c0, tf.int32)
+    out = tf.zeros_like(rows)
+    for dr, wr in ((0, 1 - fr), (1, fr)):
+        for dc, wc in ((0, 1 - fc), (1, fc)):
+            r, c = r0 + dr, c0 + dc
+            inside = tf.cast((r >= 0) & (r < SIDE) & (c >= 0) & (c < SIDE), tf.float32)
+            where = offset + tf.clip_by_value(r, 0, SIDE - 1) * SIDE + tf.clip_by_value(c, 0, SIDE - 1)
+            out += wr * wc * inside * tf.gather(flat, where)
+    return out
 
-    Shuffling and warps change every epoch and depend only on `seed`.
+
+def _cross(images, combine):
+    """Grey dilation (tf.maximum) or erosion (tf.minimum) with a 3 x 3 cross: the pixel and its 4 neighbours."""
+    padded = tf.pad(images, [[0, 0], [1, 1], [1, 1]])
+    result = images
+    for dr, dc in ((0, 1), (2, 1), (1, 0), (1, 2)):
+        result = combine(result, padded[:, dr : dr + SIDE, dc : dc + SIDE])
+    return result
+
+
+def _blur_matrices(sigma):
+    """(n, 28, 28) Gaussian blur matrices, one per image: K @ image @ K.T blurs it; sigma 0 is the identity."""
+    offsets = tf.range(SIDE, dtype=tf.float32)
+    distance = offsets[:, None] - offsets[None, :]
+    sigma = tf.maximum(sigma, 0.1)[:, None, None]  # below ~0.2 the kernel is the identity anyway
+    kernels = tf.exp(-0.5 * (distance[None] / sigma) ** 2)
+    return kernels / tf.reduce_sum(kernels, axis=2, keepdims=True)
+
+
+def training_batches(x, y, batch_size: int, seed: int, augmentation: Augmentation = Augmentation()):
+    """A tf.data pipeline of shuffled, augmented batches of float [0, 1] images and their labels.
+
+    Shuffling and augmentation change every epoch and depend only on `seed`.
     """
     x = tf.convert_to_tensor(x, tf.float32)
     y = tf.convert_to_tensor(y)
     # Shuffle indices, not images, and gather whole batches: no per-image work.
     indices = tf.data.Dataset.range(len(x)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    # One fresh random number per batch and epoch seeds that batch's warps.
+    # One fresh random number per batch and epoch seeds that batch's transforms.
     batch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
 
-    def warped(index, batch_seed):
-        return warp_batch(tf.gather(x, index), tf.stack([batch_seed, seed]), warp), tf.gather(y, index)
+    def augmented(index, batch_seed):
+        return augment_batch(tf.gather(x, index), tf.stack([batch_seed, seed]), augmentation), tf.gather(y, index)
 
     batches = tf.data.Dataset.zip(indices.batch(batch_size), batch_seeds)
-    return batches.map(warped, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return batches.map(augmented, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -81,7 +81,7 @@ class ModelCard:
 def training_options(training: dict) -> str:
     """The options as a user types them (hidden 512,256); those of the other architecture left out,
     and an option left unset read as what it meant (`limit all`), never `None`."""
-    shown = {key: value for key, value in training.items() if not (key in ("hidden", "width") and value is None)}
+    shown = {key: value for key, value in training.items() if not (key in ("hidden", "width", "augment") and value is None)}
     return ", ".join(f"{key} {_option_value(key, value)}" for key, value in shown.items())
 
 

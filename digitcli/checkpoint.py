@@ -23,7 +23,7 @@ from .errors import BadOption, DataError, Interrupted, ModelFileError
 
 STATE_MEMBER = "digits-resume.json"
 SAVE_EVERY_S = 5.0
-COMPARED = ("model", "epochs", "batch_size", "lr", "val_split", "seed", "limit", "optimizer", "hidden", "dropout", "width", "schedule")
+COMPARED = ("model", "epochs", "batch_size", "lr", "val_split", "seed", "limit", "optimizer", "hidden", "dropout", "width", "schedule", "augment")
 
 
 class Checkpoint:

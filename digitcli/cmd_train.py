@@ -19,6 +19,11 @@ class ModelName(str, Enum):
     mlp = "mlp"
 
 
+class AugmentName(str, Enum):
+    standard = "standard"
+    strong = "strong"
+
+
 class ProgressMode(str, Enum):
     auto = "auto"
     rich = "rich"
@@ -107,6 +112,10 @@ def train(
         Optional[str],
         typer.Option("--schedule", help="Learning rate: constant, or cosine (a linear warm-up over the first tenth to --lr, then cosine decay).", show_default=_per_model("schedule")),
     ] = None,
+    augment: Annotated[
+        Optional[AugmentName],
+        typer.Option("--augment", help="cnn only: standard (mild warps) or strong (also wide tilts, sizes, bends, stroke widths, blur and noise).", show_default=RECIPES["cnn"].augment),
+    ] = None,
     tensorboard: TensorBoardOption = None,
 ) -> None:
     """Train a model on MNIST, show progress and learning curves, save it with its metadata."""
@@ -114,7 +123,8 @@ def train(
         from . import charts, progress as progress_mod, store
 
         built = model_options(optimizer, hidden, dropout, width, schedule)
-        options = dict(model=model.value, epochs=epochs, batch_size=batch_size, lr=lr, val_split=val_split, seed=seed, limit=limit, **built)
+        options = dict(model=model.value, epochs=epochs, batch_size=batch_size, lr=lr, val_split=val_split, seed=seed, limit=limit, **built,
+                       augment=augment and augment.value)
         if not resume:
             check_applies(options)  # with --resume, the interrupted run's --model decides, below
         state_file = checkpoint_path(output, resume, overwrite)
@@ -181,6 +191,8 @@ def check_applies(options: dict) -> None:
         raise BadOption(f"--hidden applies to --model mlp only, not {options['model']}")
     if options["model"] != "cnn" and options.get("width") is not None:
         raise BadOption(f"--width applies to --model cnn only, not {options['model']}")
+    if options["model"] != "cnn" and options.get("augment") is not None:
+        raise BadOption(f"--augment applies to --model cnn only, not {options['model']}")
 
 
 def checkpoint_path(output: Path, resume: bool, overwrite: bool) -> Path:

@@ -86,7 +86,7 @@ def describe(config: train_mod.TrainConfig) -> str:
         f"lr {resolved.lr:g}, validation split {resolved.val_split:g}, seed {resolved.seed}"
     )
     default = train_mod.TrainConfig(model=resolved.model).resolved()
-    for name in ("optimizer", "hidden", "dropout", "width", "schedule"):
+    for name in ("optimizer", "hidden", "dropout", "width", "schedule", "augment"):
         value = getattr(resolved, name)
         if value != getattr(default, name):
             text += f", {name} {format_value(value)}"
@@ -107,7 +107,7 @@ def command(config: train_mod.TrainConfig, output: Path | None = None) -> str:
     resolved = config.resolved()
     default = train_mod.TrainConfig(model=resolved.model).resolved()
     parts = ["digits train", f"--model {resolved.model}"]
-    for name in ("epochs", "batch_size", "lr", "optimizer", "hidden", "dropout", "width", "schedule", "val_split", "seed", "limit"):
+    for name in ("epochs", "batch_size", "lr", "optimizer", "hidden", "dropout", "width", "schedule", "augment", "val_split", "seed", "limit"):
         value = getattr(resolved, name)
         if value is not None and value != getattr(default, name):
             parts.append(f"--{name.replace('_', '-')} {format_value(value)}")

@@ -43,6 +43,7 @@ class TrainConfig:
     dropout: float | None = None
     width: float | None = None  # cnn only
     schedule: str | None = None  # None: the model's own (models.SCHEDULES)
+    augment: str | None = None  # cnn only: a models.AUGMENTATIONS name
 
     def resolved(self) -> TrainConfig:
         """A copy with the model's defaults filled in."""
@@ -61,6 +62,7 @@ class TrainConfig:
             dropout=models.DEFAULT_DROPOUT[self.model] if self.dropout is None else self.dropout,
             width=None if mlp else (self.width or 1.0),
             schedule=self.schedule or recipe.schedule,
+            augment=recipe.augment if self.augment is None else self.augment,
         )
 
     def build_options(self) -> dict:
@@ -201,9 +203,9 @@ def train(
 
 def _training_data(config: TrainConfig, x: np.ndarray, y: np.ndarray, seed: int) -> dict:
     """fit()'s training-data arguments: Keras' own batching of arrays, or an augmenting pipeline."""
-    if not models.RECIPES[config.model].augment:
+    if config.augment is None:
         return {"x": to_unit(x), "y": y, "batch_size": config.batch_size}
-    batches = augment.training_batches(to_unit(x), y, config.batch_size, seed)
+    batches = augment.training_batches(to_unit(x), y, config.batch_size, seed, models.AUGMENTATIONS[config.augment])
     return {"x": batches, "shuffle": False}  # the pipeline shuffles, seeded
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitcli import augment, data, store, train
-from digitcli.augment import Warp
+from conftest import invoke
+
+from digitcli import augment, data, models, pipeline, store, train
+from digitcli.models import Augmentation, Warp
+
+STILL = Warp(degrees=0, smallest=1, largest=1, shear=0, shift=0)
 
 
 def gamma_shapes(n: int = 16) -> np.ndarray:
@@ -30,7 +34,7 @@ def test_warps_keep_shape_dtype_and_range():
 
 def test_zero_ranges_leave_images_unchanged():
     images = gamma_shapes(4)
-    same = augment.warp_batch(images, (3, 4), Warp(degrees=0, scale=0, shear=0, shift=0)).numpy()
+    same = augment.warp_batch(images, (3, 4), STILL).numpy()
     np.testing.assert_allclose(same, images, atol=1e-6)
 
 
@@ -55,6 +59,53 @@ def test_warps_are_deterministic_for_a_seed():
     assert not np.array_equal(first, augment.warp_batch(images, (7, 6)).numpy())
 
 
+
+def test_the_strong_fraction_gets_its_distortions_and_the_rest_only_the_warp():
+    images = data.load("bundled").x_train[:256].astype(np.float32) / 255
+    half = augment.augment_batch(images, (2, 3), Augmentation(warp=STILL, strong=0.5, strong_warp=STILL, noise=0.3)).numpy()
+    untouched = np.isclose(half, images, atol=1e-6).all(axis=(1, 2))
+    assert 0.35 < untouched.mean() < 0.65  # about half the images drawn strong; noise shows on each of those
+    everything = Augmentation(warp=STILL, strong=1.0, strong_warp=Warp(70, 0.5, 1.4, 0.6, 4), elastic=2.5, stroke=1.0,
+                              blur=1.5, noise=0.4, specks=0.12)
+    strong = augment.augment_batch(images, (2, 3), everything).numpy()
+    assert strong.shape == images.shape and strong.dtype == np.float32
+    assert strong.min() >= 0.0 and strong.max() <= 1.0
+    assert not np.isclose(strong, images, atol=1e-6).all(axis=(1, 2)).any()
+    # With no chance of each distortion, a strong image gets only its (here still) warp.
+    none = Augmentation(warp=STILL, strong=1.0, strong_warp=STILL, elastic=2.5, stroke=1.0, blur=1.5, noise=0.4, specks=0.12, each=0.0)
+    np.testing.assert_allclose(augment.augment_batch(images, (2, 3), none).numpy(), images, atol=1e-6)
+
+
+def test_stroke_changes_make_each_digit_only_thicker_or_only_thinner():
+    images = data.load("bundled").x_train[:128].astype(np.float32) / 255
+    stroked = augment.augment_batch(images, (4, 5), Augmentation(warp=STILL, strong=1.0, strong_warp=STILL, stroke=1.0)).numpy()
+    thicker = (stroked >= images - 1e-6).all(axis=(1, 2))
+    thinner = (stroked <= images + 1e-6).all(axis=(1, 2))
+    assert (thicker | thinner).all() and thicker.any() and thinner.any()
+    ink, new_ink = images.sum(axis=(1, 2)), stroked.sum(axis=(1, 2))
+    assert (new_ink[thicker & ~thinner] > ink[thicker & ~thinner]).all()
+
+
+def test_elastic_bends_move_ink_but_keep_the_digit():
+    images = gamma_shapes(64)
+    bent = augment.augment_batch(images, (6, 7), Augmentation(warp=STILL, strong=1.0, strong_warp=STILL, elastic=2.5)).numpy()
+    moved = np.abs(bent - images).sum(axis=(1, 2))
+    assert (moved > 1).mean() > 0.9  # the bend of each image is drawn from none up to the maximum
+    assert (np.abs(bent.sum(axis=(1, 2)) - images.sum(axis=(1, 2))) < 0.4 * images.sum(axis=(1, 2))).all()  # bends stretch and squeeze strokes
+    assert (bent[:, :, :14].sum(axis=(1, 2)) > bent[:, :, 14:].sum(axis=(1, 2))).all()
+
+
+def test_blur_spreads_ink_without_moving_or_losing_it():
+    images = data.load("bundled").x_train[:64].astype(np.float32) / 255
+    blurred = augment.augment_batch(images, (8, 9), Augmentation(warp=STILL, strong=1.0, strong_warp=STILL, blur=2.0)).numpy()
+    assert (blurred.max(axis=(1, 2)) <= images.max(axis=(1, 2)) + 1e-6).all()
+    assert (blurred.max(axis=(1, 2)) < images.max(axis=(1, 2)) - 0.05).mean() > 0.5  # most images visibly softer
+    np.testing.assert_allclose(blurred.sum(axis=(1, 2)), images.sum(axis=(1, 2)), rtol=0.02)  # digits sit away from the frame
+    rows = np.arange(28)
+    centre = lambda x: (x.sum(axis=2) * rows).sum(axis=1) / x.sum(axis=(1, 2))
+    np.testing.assert_allclose(centre(blurred), centre(images), atol=0.1)
+
+
 def epochs_of(pipeline, count: int):
     """`count` passes over a pipeline, as lists of numpy (images, labels) batches."""
     return [[(x.numpy(), y.numpy()) for x, y in pipeline] for _ in range(count)]
@@ -73,7 +124,7 @@ def test_pipeline_keeps_labels_and_is_seeded():
         assert 0.0 <= images.min() and images.max() <= 1.0
         assert labels.dtype == y.dtype and sorted(labels) == sorted(y)
     # Unwarped, each batch is exactly some training images with their own labels.
-    for images, labels in epochs_of(augment.training_batches(x, y, 128, seed=3, warp=Warp(0, 0, 0, 0)), 1)[0]:
+    for images, labels in epochs_of(augment.training_batches(x, y, 128, seed=3, augmentation=Augmentation(warp=STILL)), 1)[0]:
         index = [int(np.flatnonzero((x == image).all(axis=(1, 2)))[0]) for image in images]
         np.testing.assert_array_equal(labels, y[index])
     for epoch_one, epoch_two in zip(one, two):
@@ -114,3 +165,28 @@ def test_the_cnn_with_its_schedule_saves_and_loads_in_safe_mode(short_cnn_run, t
     images = data.load("bundled").x_test[:32].astype(np.float32) / 255
     np.testing.assert_allclose(model.predict(images, verbose=0), short_cnn_run.model.predict(images, verbose=0), atol=1e-5)
     assert meta["test_accuracy"] == short_cnn_run.metadata["test_accuracy"]
+
+
+def test_the_strong_augmentation_is_kept_in_the_model_file_and_shown(tmp_path):
+    target = tmp_path / "strong.keras"
+    result = invoke("train", "--augment", "strong", "--epochs", "1", "--limit", "300", "--output", str(target), "--progress", "plain")
+    assert result.exit_code == 0, result.output
+    assert "Model: cnn, 1 epoch, batch 128, lr 0.003, validation split 0.1, seed 0, augment strong, on CPU" in result.stderr.splitlines()
+    assert store.read_metadata(target)["training"]["augment"] == "strong"
+    described = invoke("show", "model", "--model", str(target))
+    assert described.exit_code == 0
+    assert "augment strong" in " ".join(described.stdout.replace("│", " ").split())
+    config = train.TrainConfig(epochs=1, limit=300, augment="strong")
+    assert pipeline.command(config) == "digits train --model cnn --epochs 1 --augment strong --limit 300"
+
+
+def test_augment_names_the_recipes_and_applies_to_the_cnn_only():
+    assert train.TrainConfig().resolved().augment == models.RECIPES["cnn"].augment == "standard"
+    assert train.TrainConfig(model="mlp").resolved().augment is None
+    assert models.AUGMENTATIONS["standard"] == models.Augmentation()
+    result = invoke("train", "--model", "mlp", "--augment", "strong")
+    assert result.exit_code == 2
+    assert result.stderr == "Error: --augment applies to --model cnn only, not mlp\n"
+    result = invoke("train", "--augment", "wild")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == "Error: Invalid value for '--augment': Value error, 'wild' is not one of 'standard', 'strong'."

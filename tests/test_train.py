@@ -40,7 +40,7 @@ def test_tiny_training_run_saves_a_model_with_its_metadata(tiny_model):
     assert meta["training"] == {
         "model": "mlp", "epochs": 1, "batch_size": 128, "lr": 0.001,
         "val_split": 0.1, "seed": 0, "limit": 500,
-        "optimizer": "adam", "hidden": [128], "dropout": 0.0, "width": None, "schedule": "constant",
+        "optimizer": "adam", "hidden": [128], "dropout": 0.0, "width": None, "schedule": "constant", "augment": None,
     }
     assert meta["data"]["n_train"] == 450 and meta["data"]["n_val"] == 50 and meta["data"]["n_test"] == 10_000
     assert meta["data"]["fingerprint"] == data.load("bundled").fingerprint
