@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
 import struct
 from pathlib import Path
 
@@ -105,3 +106,13 @@ def digit_model(tmp_path_factory) -> Path:
     assert result.exit_code == 0, result.output
     assert store.read_metadata(path)["test_accuracy"] > 0.9
     return path
+
+
+@pytest.fixture(scope="session")
+def realistic():
+    """benchmarks/realistic.py as a module: its generators of drawn and photographed digits."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "realistic.py"
+    spec = importlib.util.spec_from_file_location("realistic", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

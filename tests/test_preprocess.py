@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import struct
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +15,6 @@ from PIL import Image, ImageDraw
 from digitcli import preprocess
 from digitcli.errors import ImageError
 
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "realistic.py"
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -304,14 +301,6 @@ def test_any_small_image_gives_an_array_or_image_error():
 
 
 # --- the realistic benchmark's images, a few ---------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def realistic():
-    spec = importlib.util.spec_from_file_location("realistic", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_realistic_images_come_out_close_to_their_mnist_source(realistic, tmp_path):

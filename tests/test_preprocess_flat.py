@@ -6,10 +6,8 @@ files given to `digits predict` alike; photos keep the full route.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,20 +18,11 @@ from digitcli.errors import ImageError
 
 from conftest import invoke
 
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "realistic.py"
 
 
 @pytest.fixture(scope="module")
 def mnist():
     return data.load("bundled").x_test
-
-
-@pytest.fixture(scope="module")
-def realistic():
-    spec = importlib.util.spec_from_file_location("realistic", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def pad(digit: np.ndarray) -> Image.Image:
