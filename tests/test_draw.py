@@ -14,7 +14,6 @@ import sys
 import termios
 import fcntl
 from functools import partialmethod
-from pathlib import Path
 
 import pytest
 from textual.app import App

@@ -14,7 +14,6 @@ import re
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 from PIL import Image
 from rich.console import Console
