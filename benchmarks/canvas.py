@@ -1,10 +1,10 @@
 """Preparation time of drawing-pad canvases: `preprocess.load` on 280x280 PNGs of dark strokes on white.
 
 Compares this checkout's preparation with an earlier `preprocess.py` (e.g. from
-`git show main:digitcli/preprocess.py > /tmp/preprocess_before.py`), interleaved in one
+`git show main:digitcli/preprocess.py > before.py`), interleaved in one
 run so that a busy machine slows both alike:
 
-    python benchmarks/canvas.py --before /tmp/preprocess_before.py --repeat 100
+    python benchmarks/canvas.py --before before.py --repeat 100
 """
 
 from __future__ import annotations
