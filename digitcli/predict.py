@@ -90,7 +90,10 @@ class FileResult:
         if self.error is not None:
             return {key: self.name, "error": self.error}
         top = [[int(d), float(p)] for d, p in zip(self.digits, self.probabilities)]
-        return {key: self.name, "prediction": top[0][0], "confidence": top[0][1], "top": top}
+        record = {key: self.name, "prediction": top[0][0], "confidence": top[0][1], "top": top}
+        if self.notes:
+            record["notes"] = list(self.notes)
+        return record
 
 
 def predict_sources(classifier: Classifier, items: list[tuple[str, object]], k: int, pool: bool = False) -> list[FileResult]:
