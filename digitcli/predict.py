@@ -90,27 +90,27 @@ class FileResult:
         if self.error is not None:
             return {key: self.name, "error": self.error}
         top = [[int(d), float(p)] for d, p in zip(self.digits, self.probabilities)]
-        return {key: self.name, "prediction": top[0][0], "confidence": top[0][1], "top": top}
+        record = {key: self.name, "prediction": top[0][0], "confidence": top[0][1], "top": top}
+        if self.notes:
+            record["notes"] = list(self.notes)
+        return record
 
 
-def predict_sources(
-    classifier: Classifier, items: list[tuple[str, object]], k: int, pool: bool = False, prepare: Callable | None = None
-) -> list[FileResult]:
+def predict_sources(classifier: Classifier, items: list[tuple[str, object]], k: int, pool: bool = False) -> list[FileResult]:
     """Prepare each (name, path or bytes) the MNIST way, then predict them all in one batched call.
 
     With `pool`, many files are prepared on a pool of processes started for them (`digits predict
-    FOLDER`); `prepare` runs `batch.prepare_one` elsewhere and returns the same (the web server's
-    long-lived worker processes); otherwise they are prepared in this process (the Python API: no
-    re-run of a caller's unguarded script). The preparation is the same in every case.
+    FOLDER`); otherwise in this process (the Python API: no re-run of a caller's unguarded script).
     A file that cannot be read or holds no digit gets its error and no guess; the others still get results.
     """
     from . import batch
 
-    if prepare is None:
-        prepared = batch.prepare_all([source for _, source in items], pool=pool)
-    else:
-        prepared = [prepare(source) for _, source in items]
-    results = [FileResult(name, image=p.array, error=p.error, notes=p.notes) for (name, _), p in zip(items, prepared)]
+    return predictions(classifier, [name for name, _ in items], batch.prepare_all([source for _, source in items], pool=pool), k)
+
+
+def predictions(classifier: Classifier, names: list[str], prepared: list, k: int) -> list[FileResult]:
+    """The results for files already prepared (`batch.Result`s, however prepared), from one batched model call."""
+    results = [FileResult(name, image=p.array, error=p.error, notes=p.notes) for name, p in zip(names, prepared)]
     good = [result for result in results if result.error is None]
     if good:
         digits, probabilities = top_k(classifier.probabilities(np.stack([r.image for r in good])), k)

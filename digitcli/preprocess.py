@@ -193,7 +193,8 @@ def _flat_paper(image: Image.Image) -> tuple[np.ndarray, float, int] | None:
     ):
         return None
     cell = _speck_cell(gray.shape)
-    rows, cols = np.flatnonzero((gray != tone).any(axis=1)), np.flatnonzero((gray != tone).any(axis=0))
+    drawn = gray != tone
+    rows, cols = np.flatnonzero(drawn.any(axis=1)), np.flatnonzero(drawn.any(axis=0))
     if rows.size:  # whole cells around the strokes, and one more each side so that only the image's border is a border
         top, left = max(0, (rows[0] // cell - 1) * cell), max(0, (cols[0] // cell - 1) * cell)
         gray = gray[top : (rows[-1] // cell + 2) * cell, left : (cols[-1] // cell + 2) * cell]
@@ -348,7 +349,7 @@ def _remove_specks(ink: np.ndarray, cell: int | None = None) -> np.ndarray:
     if cell < 3:
         return ink  # small images: every pixel may matter
     counts = _pool((ink > 0).astype(np.int32), cell, np.add)
-    padded = np.pad(counts, 1)
+    padded = _pad(counts, 1, 1, 1, 1)
     rows, cols = counts.shape
     around = sum(padded[dy : dy + rows, dx : dx + cols] for dy in range(3) for dx in range(3))
     keep = np.repeat(np.repeat(around >= 0.6 * cell, cell, axis=0), cell, axis=1)
@@ -358,7 +359,15 @@ def _remove_specks(ink: np.ndarray, cell: int | None = None) -> np.ndarray:
 def _pad_to(array: np.ndarray, multiple: int) -> np.ndarray:
     """Zero-pad the bottom and right so both sides are multiples of `multiple`."""
     h, w = array.shape
-    return np.pad(array, ((0, -h % multiple), (0, -w % multiple)))
+    return _pad(array, 0, -h % multiple, 0, -w % multiple)
+
+
+def _pad(array: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
+    """`array` in a frame of zeros this wide on each side (np.pad's result, in a tenth of its time on small arrays)."""
+    h, w = array.shape
+    padded = np.zeros((top + h + bottom, left + w + right), array.dtype)
+    padded[top : top + h, left : left + w] = array
+    return padded
 
 
 def _pool(array: np.ndarray, factor: int, combine: np.ufunc) -> np.ndarray:
@@ -395,7 +404,7 @@ def _widen_thin_strokes(ink: np.ndarray) -> np.ndarray:
     if radius <= 0:
         return ink
     # Grey dilation by a disc: the maximum over shifted copies.
-    padded = np.pad(ink, radius)
+    padded = _pad(ink, radius, radius, radius, radius)
     wide = ink.copy()
     for dy in range(-radius, radius + 1):
         for dx in range(-radius, radius + 1):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import subprocess
 import sys
 
@@ -162,6 +163,9 @@ def test_an_image_with_two_digits_gets_a_note(tiny_model, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stderr == f"Note: {tmp_path / 'two.png'}: more than one digit? predicting the largest\n"
     assert len(result.stdout.splitlines()) == 3
+    records = invoke("predict", str(tmp_path / "one.png"), str(tmp_path / "two.png"), "--model", str(tiny_model), "--format", "jsonl")
+    assert ["notes" in json.loads(line) for line in records.stdout.splitlines()] == [False, True]
+    assert json.loads(records.stdout.splitlines()[1])["notes"] == ["more than one digit? predicting the largest"]
 
 
 # --- any image Pillow opens ---------------------------------------------------------------

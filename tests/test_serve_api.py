@@ -10,6 +10,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -61,6 +62,17 @@ def test_the_api_gives_the_same_digits_as_digits_predict(client, pngs, tiny_mode
     assert cli.exit_code == 0, cli.output
     expected = [json.loads(line) for line in cli.stdout.splitlines()]
     assert [{"file": e.pop("path"), **e} for e in expected] == results
+
+
+def test_an_image_with_two_digits_says_so_in_its_record(client):
+    seven, two = data.load("bundled").x_test[:2]
+    canvas = Image.fromarray(255 - np.hstack([seven, np.zeros((28, 28), np.uint8), two])).resize((840, 280), Image.BILINEAR)
+    buffer = io.BytesIO()
+    canvas.save(buffer, "PNG")
+    response = upload(client, [("two.png", buffer.getvalue())])
+    assert response.status_code == 200
+    (result,) = response.json()["results"]
+    assert result["notes"] == ["more than one digit? predicting the largest"]
 
 
 def test_show_input_returns_the_28x28_image_the_model_saw(client, pngs):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import socket
-from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pytest
@@ -50,11 +48,22 @@ def test_accepted_connections_send_answers_at_once():
 
 
 @pytest.fixture(scope="module")
-def preparers():
+def pool():
+    """Two worker processes, and one event loop to ask them from (their queue belongs to it)."""
     workers = Preparers(2)
     workers.start()
-    yield workers
+    with asyncio.Runner() as runner:
+        yield workers, runner
     workers.close()
+
+
+def ask(pool, *sources: bytes) -> list:
+    workers, runner = pool
+
+    async def all_at_once():
+        return await asyncio.gather(*(workers.prepare(source) for source in sources))
+
+    return runner.run(all_at_once())
 
 
 def canvas_png(digit: np.ndarray) -> bytes:
@@ -63,16 +72,36 @@ def canvas_png(digit: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def test_worker_processes_prepare_images_exactly_as_in_process(preparers):
-    for digit in data.load("bundled").x_test[:3]:
-        png = canvas_png(digit)
-        assert np.array_equal(preparers.prepare(png).array, preprocess.load(png, "pad.png"))
-    assert preparers.prepare(b"hello").error == "not an image file"
+def test_worker_processes_prepare_images_exactly_as_in_process(pool):
+    pngs = [canvas_png(digit) for digit in data.load("bundled").x_test[:5]]
+    results = ask(pool, *pngs, b"hello")
+    for png, result in zip(pngs, results):
+        assert np.array_equal(result.array, preprocess.load(png, "pad.png"))
+    assert results[-1].error == "not an image file"
 
 
-def test_a_worker_that_dies_costs_one_file_not_the_server(preparers):
+def test_an_answer_left_by_a_cancelled_request_goes_to_no_other(pool):
+    workers, runner = pool
+    seven, two = (canvas_png(digit) for digit in data.load("bundled").x_test[:2])
+
+    async def cancelled():
+        asks = [asyncio.ensure_future(workers.prepare(seven)) for _ in range(2)]  # one for each worker
+        await asyncio.sleep(0.001)  # both sent
+        for task in asks:
+            task.cancel()
+        await asyncio.gather(*asks, return_exceptions=True)
+
+    runner.run(cancelled())
+    for result in ask(pool, two, two):
+        assert np.array_equal(result.array, preprocess.load(two))
+
+
+def test_a_worker_that_dies_costs_one_file_not_the_server(pool):
+    workers, _ = pool
     png = canvas_png(data.load("bundled").x_test[0])
-    with pytest.raises(BrokenProcessPool):  # a worker dies, as if the system had killed it
-        preparers._pool.submit(os._exit, 1).result()
-    assert preparers.prepare(png).error == "could not be prepared: the worker process preparing it stopped"
-    assert np.array_equal(preparers.prepare(png).array, preprocess.load(png))  # a new pool took over
+    for worker in workers._workers:  # both die, as if the system had killed them
+        worker.process.kill()
+        worker.process.join()
+    assert [r.error for r in ask(pool, png, png)] == ["could not be prepared: the worker process preparing it stopped"] * 2
+    assert all(np.array_equal(r.array, preprocess.load(png)) for r in ask(pool, png, png))  # new workers took over
+    assert all(worker.process.is_alive() for worker in workers._workers)

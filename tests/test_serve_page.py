@@ -214,3 +214,13 @@ def test_a_mouse_draws_a_one_then_a_zero_with_one_request_at_a_time(page):
     page.wait_for_function("window.flights.now === 0")  # an answer still on its way when clearing...
     page.wait_for_timeout(100)
     expect(prediction).to_have_text("")  # ...is dropped, not shown on the blank pad
+
+
+def test_two_digits_side_by_side_get_the_note_digits_predict_gives(page):
+    from playwright.sync_api import expect
+
+    x, y, w, h = (page.locator("#pad").bounding_box()[k] for k in ("x", "y", "width", "height"))
+    for left in (0.2, 0.8):
+        draw_with_mouse(page, [(x + w * left, y + h * (0.25 + 0.5 * t / 20)) for t in range(21)])
+    expect(page.locator("#hint")).to_have_text("more than one digit? predicting the largest")
+    expect(page.locator("#prediction")).to_have_text("1")

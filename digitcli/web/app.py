@@ -1,19 +1,19 @@
 """The ASGI app of `digits serve`: the drawing page and a JSON API over one loaded model.
 
 Routes only parse the request, call the same core as `digits predict`
-(`predict.predict_sources`: the MNIST-style preparation, run in worker
-processes on a machine with several cores, then one batched model call) and
-return plain JSON. Every limit and every error answer is here, so a
+(`batch.prepare_one`, the MNIST-style preparation, run in worker processes on
+a machine with several cores, then `predict.predictions`, one batched model
+call) and return plain JSON. Every limit and every error answer is here, so a
 bad request is a 4xx with `{"error": "..."}`, never a 500 and never a guess.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import threading
 from contextlib import asynccontextmanager
-from functools import partial
 from pathlib import Path
 
 import anyio
@@ -68,27 +68,37 @@ def create_app(classifier: core.Classifier) -> FastAPI:
     classifier = serialised(classifier)
     # A malformed body is answered with its JSON error; the parser need not also log it on the server's stderr.
     logging.getLogger("python_multipart").setLevel(logging.ERROR)
-    workers = anyio.CapacityLimiter(CORES)
-    preparers = Preparers(CORES) if CORES > 1 else None
-    prepare = None  # prepared in the request's thread, until the worker processes run
+    threads = anyio.CapacityLimiter(CORES)
+    preparers = Preparers(CORES)
+    pool = False  # prepared in threads of this process, until the worker processes run
+
+    async def prepare(items: list[tuple[str, bytes]]) -> list[batch.Result]:
+        if pool and preparers.running:
+            return list(await asyncio.gather(*(preparers.prepare(source) for _, source in items)))
+        return await anyio.to_thread.run_sync(lambda: [batch.prepare_one(source) for _, source in items], limiter=threads)
+
+    async def classify(names: list[str], prepared: list[batch.Result], top_k: int) -> list[core.FileResult]:
+        if classifier.runtime == "LiteRT":  # a fraction of a millisecond: here, not worth a thread
+            return core.predictions(classifier, names, prepared, top_k)
+        return await anyio.to_thread.run_sync(core.predictions, classifier, names, prepared, top_k)
+
     card = {}
     card_lock = threading.Lock()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        nonlocal prepare
-        if preparers is not None:
+        nonlocal pool
+        if CORES > 1:
             try:
                 await anyio.to_thread.run_sync(preparers.start)
-                prepare = preparers.prepare
+                pool = True
             except OSError as exc:  # no processes to be had (a sandbox, a process limit): prepare in threads
                 logging.getLogger("uvicorn.error").warning("preparing images in threads: cannot start worker processes (%s)", exc)
         try:
             yield
         finally:
-            prepare = None
-            if preparers is not None:
-                preparers.close()
+            pool = False
+            preparers.close()
 
     app = FastAPI(title="digits", version=__version__, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -152,7 +162,7 @@ def create_app(classifier: core.Classifier) -> FastAPI:
         show_input: bool = Query(False, description="Add the 28x28 image the model saw (0-255 rows)."),
     ):
         items = await read_files(request)
-        results = await anyio.to_thread.run_sync(partial(core.predict_sources, prepare=prepare), classifier, items, top_k, limiter=workers)
+        results = await classify([name for name, _ in items], await prepare(items), top_k)
         records = []
         for result in results:
             record = result.record("file")

@@ -5,66 +5,141 @@ files) is numpy and Pillow driven by Python: in one process the GIL keeps it
 on one core however many threads run it, and with 8 clients on 2 cores the
 requests then queue for that one core. The model itself stays in the server
 process: it takes a fraction of a millisecond.
+
+Each worker is a process with a pipe of its own. The server's event loop
+writes an image's bytes to an idle worker and waits, like for a socket, until
+the result can be read: no thread, queue or executor sits between them, since
+with a drawing pad's small images those hand-offs cost as much CPU as the
+preparation itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
-import os
 import signal
 import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
 
 from .. import batch
 
+STOPPED = "could not be prepared: the worker process preparing it stopped"
 
-def _started() -> None:
+
+def _work(connection: Connection) -> None:
+    """A worker's life: prepare each image sent, until the pipe closes."""
     # Ctrl-C reaches the whole process group; the server stops its workers itself, without their tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _ready() -> int:
     from .. import photo  # noqa: F401  (OpenCV loaded before the first request, not during it)
 
-    return os.getpid()
+    connection.send(None)  # ready
+    while True:
+        try:
+            source = connection.recv_bytes()
+        except (EOFError, OSError):  # the server closed the pipe
+            return
+        connection.send(batch.prepare_one(source))
+
+
+class Worker:
+    """One spawned process running `_work`, and the server's end of its pipe."""
+
+    def __init__(self, context):
+        self.connection, theirs = context.Pipe()
+        # spawn, not fork: the server process has threads (the event loop's, LiteRT's) that a fork would copy mid-step.
+        self.process = context.Process(target=_work, args=(theirs,), daemon=True)
+        self.process.start()
+        theirs.close()
+        if self.connection.recv() is not None:  # waits until the preparation is imported: no request waits for that
+            raise OSError("a worker process did not start")
+        self.owed = False  # an answer is on its way that nobody waits for any more (its request was cancelled)
+
+    async def ask(self, source: bytes) -> batch.Result:
+        if self.owed:
+            await self._answer()
+        self.connection.send_bytes(source)  # the worker is reading already: this waits for no one
+        self.owed = True
+        return await self._answer()
+
+    async def _answer(self) -> batch.Result:
+        loop = asyncio.get_running_loop()
+        readable = loop.create_future()
+        fd = self.connection.fileno()
+        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+        try:
+            await readable
+        finally:
+            loop.remove_reader(fd)
+        result = self.connection.recv()
+        self.owed = False
+        return result
+
+    def stop(self) -> None:
+        self.connection.close()
+        self.process.terminate()
 
 
 class Preparers:
-    """A pool of `processes` worker processes running `batch.prepare_one`; `prepare` has its signature."""
+    """A pool of `processes` worker processes running `batch.prepare_one`, asked from the event loop."""
 
     def __init__(self, processes: int):
         self.processes = processes
-        self._pool: ProcessPoolExecutor | None = None
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: asyncio.Queue[Worker] | None = None
+        self._workers: list[Worker] = []
         self._lock = threading.Lock()
 
+    @property
+    def running(self) -> bool:
+        return bool(self._workers)
+
     def start(self) -> None:
-        """Start every worker and wait until each has imported the preparation, so no request waits for that."""
-        # spawn, not fork: the server process has threads (the event loop's, LiteRT's) that a fork would copy mid-step.
-        self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=_started)
-        for future in [self._pool.submit(_ready) for _ in range(self.processes)]:
-            future.result()
-
-    def prepare(self, source: bytes) -> batch.Result:
-        pool = self._pool
-        if pool is None:  # closed while a request was on its way, or no processes to be had: in this thread
-            return batch.prepare_one(source)
+        """Start every worker and wait until each is ready; an OSError when they cannot start."""
+        workers = []
         try:
-            return pool.submit(batch.prepare_one, source).result()
-        except BrokenProcessPool:
-            self._restart(pool)
-            return batch.Result(None, "could not be prepared: the worker process preparing it stopped")
+            for _ in range(self.processes):
+                workers.append(Worker(self._context))
+        except (EOFError, OSError) as exc:
+            for worker in workers:
+                worker.stop()
+            raise OSError(f"worker processes did not start: {exc}") from None
+        self._workers = workers
 
-    def _restart(self, broken: ProcessPoolExecutor) -> None:
-        with self._lock:  # once, however many requests saw the same broken pool
-            if self._pool is broken:
-                broken.shutdown(wait=False, cancel_futures=True)
-                try:
-                    self.start()
-                except OSError:
-                    self._pool = None
+    async def prepare(self, source: bytes) -> batch.Result:
+        """What `batch.prepare_one(source)` returns, prepared by the next idle worker."""
+        if self._idle is None:  # made here, in the event loop it belongs to
+            self._idle = asyncio.Queue()
+            for worker in self._workers:
+                self._idle.put_nowait(worker)
+        worker = await self._idle.get()
+        if worker is None:  # no worker left, nor any to be had: in a thread of this process
+            self._idle.put_nowait(None)  # for the next one waiting
+            return await asyncio.to_thread(batch.prepare_one, source)
+        try:
+            return await worker.ask(source)
+        except (EOFError, OSError):  # the worker died on this image (or the pool was closed)
+            worker = await asyncio.to_thread(self._replace, worker)
+            return batch.Result(None, STOPPED)
+        finally:
+            if worker is not None or not self.running:
+                self._idle.put_nowait(worker)
+
+    def _replace(self, dead: Worker) -> Worker | None:
+        """A fresh worker in the dead one's place; None once the pool is closed or no process can be started."""
+        dead.stop()
+        with self._lock:
+            if dead not in self._workers:
+                return None
+            try:
+                worker = Worker(self._context)
+            except (EOFError, OSError):
+                self._workers.remove(dead)
+                return None
+            self._workers[self._workers.index(dead)] = worker
+            return worker
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        with self._lock:
+            for worker in self._workers:
+                worker.stop()
+            self._workers = []

@@ -134,7 +134,7 @@ function padPng() {
 
 function show(result) {
   prediction.textContent = String(result.prediction);
-  hint.textContent = "";
+  hint.textContent = (result.notes || []).join(" ");  // e.g. a second digit beside the one predicted
   confidence.textContent = `${(100 * result.confidence).toFixed(1)} % sure`;
   const p = new Array(10).fill(0);
   for (const [digit, probability] of result.top) p[digit] = probability;
