@@ -39,7 +39,7 @@ def augment_batch(images, seed, augmentation: Augmentation):
         return warp_batch(images, seed, augmentation.warp)
     images = tf.convert_to_tensor(images, tf.float32)
     n = tf.shape(images)[0]
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 11)
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 12)
 
     def uniform(shape, i, low=0.0):
         return tf.random.stateless_uniform(shape, seed=seeds[i], minval=low, maxval=1.0)
@@ -57,8 +57,9 @@ def augment_batch(images, seed, augmentation: Augmentation):
     if augmentation.elastic:
         out = _only(out, uniform((n,), 4) * augmentation.elastic * gets[:, 0], lambda x, amount: _bend(x, amount, seeds[5]))
     if augmentation.stroke:
-        amount = (uniform((n,), 6, low=-1.0) * augmentation.stroke * gets[:, 1])[:, None, None]
-        out += tf.nn.relu(amount) * (_cross(out, tf.maximum) - out) + tf.nn.relu(-amount) * (_cross(out, tf.minimum) - out)
+        # Half the changed strokes get the full change, the rest a blend toward it.
+        amount = tf.clip_by_value(2 * uniform((n,), 6, low=-1.0), -1.0, 1.0) * augmentation.stroke * gets[:, 1]
+        out = _stroke(out, amount[:, None, None], uniform((n, 2), 11) < 0.5)
     if augmentation.blur:
         out = _only(out, uniform((n,), 7) * augmentation.blur * gets[:, 2], _blur)
     if augmentation.noise:
@@ -152,13 +153,21 @@ def _bilinear(images, rows, cols):
     return out
 
 
-def _cross(images, combine):
-    """Grey dilation (tf.maximum) or erosion (tf.minimum) with a 3 x 3 cross: the pixel and its 4 neighbours."""
+def _stroke(images, amount, sides):
+    """Thicker strokes (amount > 0) or thinner ones (< 0), blended by |amount| toward the full change.
+
+    Thicker: a grey dilation with a 3 x 3 cross (the pixel and its 4 neighbours).
+    Thinner: a grey erosion with an L of three pixels, the pixel and one neighbour
+    across and one up or down, on the sides drawn per image (`sides`, (n, 2) booleans).
+    """
     padded = tf.pad(images, [[0, 0], [1, 1], [1, 1]])
-    result = images
-    for dr, dc in ((0, 1), (2, 1), (1, 0), (1, 2)):
-        result = combine(result, padded[:, dr : dr + SIDE, dc : dc + SIDE])
-    return result
+    up, down = padded[:, :SIDE, 1:-1], padded[:, 2:, 1:-1]
+    left, right = padded[:, 1:-1, :SIDE], padded[:, 1:-1, 2:]
+    thicker = tf.maximum(tf.maximum(images, tf.maximum(up, down)), tf.maximum(left, right))
+    vertical = tf.where(sides[:, 0, None, None], up, down)
+    across = tf.where(sides[:, 1, None, None], left, right)
+    thinner = tf.minimum(images, tf.minimum(vertical, across))
+    return images + tf.nn.relu(amount) * (thicker - images) + tf.nn.relu(-amount) * (thinner - images)
 
 
 def training_batches(x, y, batch_size: int, seed: int, augmentation: Augmentation = Augmentation()):
