@@ -9,10 +9,10 @@ drawn per image from none up to its maximum, so the model also keeps seeing
 digits close to clean ones. Digits are never flipped, since a mirrored 2 or 7 is
 not a 2 or 7.
 
-Everything is computed for the whole batch at once (one source coordinate per
-output pixel and one bilinear gather, one batched matrix product for the blur)
-inside the tf.data pipeline, so the model itself stays free of augmentation
-layers.
+Everything is computed for the whole batch at once (TensorFlow's own resampling
+kernel for the warps, one bilinear gather for the images that get a bend, one
+batched matrix product for those that get a blur) inside the tf.data pipeline,
+so the model itself stays free of augmentation layers.
 """
 
 from __future__ import annotations
