@@ -9,10 +9,10 @@ drawn per image from none up to its maximum, so the model also keeps seeing
 digits close to clean ones. Digits are never flipped, since a mirrored 2 or 7 is
 not a 2 or 7.
 
-Everything is computed for the whole batch at once (one source coordinate per
-output pixel and one bilinear gather, one batched matrix product for the blur)
-inside the tf.data pipeline, so the model itself stays free of augmentation
-layers.
+Everything is computed for the whole batch at once (TensorFlow's own resampling
+kernel for the warps, one bilinear gather for the images that get a bend, one
+batched matrix product for those that get a blur) inside the tf.data pipeline,
+so the model itself stays free of augmentation layers.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def augment_batch(images, seed, augmentation: Augmentation):
         return warp_batch(images, seed, augmentation.warp)
     images = tf.convert_to_tensor(images, tf.float32)
     n = tf.shape(images)[0]
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 11)
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 12)
 
     def uniform(shape, i, low=0.0):
         return tf.random.stateless_uniform(shape, seed=seeds[i], minval=low, maxval=1.0)
@@ -49,35 +49,19 @@ def augment_batch(images, seed, augmentation: Augmentation):
     gets = strong[:, None] * tf.cast(uniform((n, DISTORTIONS), 1) < augmentation.each, tf.float32)
     mild, wide = augmentation.warp, augmentation.strong_warp
     draws = uniform((n, 4), 2, low=-1.0) * (strong[:, None] * _ranges(wide) + (1 - strong[:, None]) * _ranges(mild))
-    angle, shear, dx, dy = draws[:, 0], draws[:, 1], draws[:, 2], draws[:, 3]
     # Size factors are drawn evenly on a log scale between the smallest and the largest.
     low = strong * math.log(wide.smallest) + (1 - strong) * math.log(mild.smallest)
     high = strong * math.log(wide.largest) + (1 - strong) * math.log(mild.largest)
     zoom = tf.exp(low + uniform((n,), 3) * (high - low))
-    # Map each *output* pixel to the input point it samples: about the centre, undo
-    # shift, rotation, shear and zoom.
-    cos, sin = tf.cos(angle) / zoom, tf.sin(angle) / zoom
-    a0, a1 = cos, sin + shear * cos
-    b0, b1 = -sin, cos - shear * sin
-    c = (SIDE - 1) / 2
-    rows, cols = tf.meshgrid(tf.range(SIDE, dtype=tf.float32), tf.range(SIDE, dtype=tf.float32), indexing="ij")
-    x, y = cols[None] - c - dx[:, None, None], rows[None] - c - dy[:, None, None]
-    source_cols = a0[:, None, None] * x + a1[:, None, None] * y + c
-    source_rows = b0[:, None, None] * x + b1[:, None, None] * y + c
+    out = _affine(images, draws[:, 0], zoom, draws[:, 1], draws[:, 2], draws[:, 3])
     if augmentation.elastic:
-        amount = uniform((n,), 4) * augmentation.elastic * gets[:, 0]
-        coarse = uniform((n, COARSE, COARSE, 2), 5, low=-1.0) * amount[:, None, None, None]
-        field = tf.image.resize(coarse, (SIDE, SIDE), method="bicubic")
-        source_rows += field[..., 0]
-        source_cols += field[..., 1]
-    out = _bilinear(images, source_rows, source_cols)
+        out = _only(out, uniform((n,), 4) * augmentation.elastic * gets[:, 0], lambda x, amount: _bend(x, amount, seeds[5]))
     if augmentation.stroke:
-        amount = (uniform((n,), 6, low=-1.0) * augmentation.stroke * gets[:, 1])[:, None, None]
-        out += tf.nn.relu(amount) * (_cross(out, tf.maximum) - out) + tf.nn.relu(-amount) * (_cross(out, tf.minimum) - out)
+        # Half the changed strokes get the full change, the rest a blend toward it.
+        amount = tf.clip_by_value(2 * uniform((n,), 6, low=-1.0), -1.0, 1.0) * augmentation.stroke * gets[:, 1]
+        out = _stroke(out, amount[:, None, None], uniform((n, 2), 11) < 0.5)
     if augmentation.blur:
-        sigma = uniform((n,), 7) * augmentation.blur * gets[:, 2]
-        kernels = _blur_matrices(sigma)
-        out = tf.linalg.matmul(tf.linalg.matmul(kernels, out), kernels, transpose_b=True)
+        out = _only(out, uniform((n,), 7) * augmentation.blur * gets[:, 2], _blur)
     if augmentation.noise:
         sigma = uniform((n,), 8) * augmentation.noise * gets[:, 3]
         out += sigma[:, None, None] * tf.random.stateless_normal(tf.shape(out), seed=seeds[9])
@@ -95,10 +79,17 @@ def warp_batch(images, seed, warp: Warp = Warp()):
     draws = tf.random.stateless_uniform((n, 5), seed=seed, minval=-1.0, maxval=1.0)
     angle = draws[:, 0] * (warp.degrees * math.pi / 180)
     zoom = (warp.smallest + warp.largest) / 2 + draws[:, 1] * ((warp.largest - warp.smallest) / 2)
-    shear = draws[:, 2] * warp.shear
-    dx, dy = draws[:, 3] * warp.shift, draws[:, 4] * warp.shift
-    # ImageProjectiveTransform maps each *output* pixel to the input pixel it samples,
-    # so build that inverse map: about the centre, undo shift, rotation, shear and zoom.
+    return tf.clip_by_value(_affine(images, angle, zoom, draws[:, 2] * warp.shear, draws[:, 3] * warp.shift, draws[:, 4] * warp.shift), 0.0, 1.0)
+
+
+def _affine(images, angle, zoom, shear, dx, dy):
+    """Each image turned by `angle` (radians), resized by `zoom`, slanted by `shear` and moved by (dx, dy) pixels.
+
+    One call of TensorFlow's own resampling kernel (ImageProjectiveTransformV3, as
+    keras' RandomRotation uses) for the whole batch; outside the frame is paper (0).
+    """
+    # The kernel maps each *output* pixel to the input point it samples, so build
+    # that inverse map: about the centre, undo shift, rotation, shear and zoom.
     cos, sin = tf.cos(angle) / zoom, tf.sin(angle) / zoom
     a0, a1 = cos, sin + shear * cos
     b0, b1 = -sin, cos - shear * sin
@@ -106,16 +97,42 @@ def warp_batch(images, seed, warp: Warp = Warp()):
     a2 = c - a0 * (c + dx) - a1 * (c + dy)
     b2 = c - b0 * (c + dx) - b1 * (c + dy)
     zeros = tf.zeros_like(a0)
-    transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
     warped = tf.raw_ops.ImageProjectiveTransformV3(
         images=images[..., None],
-        transforms=transforms,
+        transforms=tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1),
         output_shape=[SIDE, SIDE],
         fill_value=0.0,
         interpolation="BILINEAR",
         fill_mode="CONSTANT",
     )
-    return tf.clip_by_value(warped[..., 0], 0.0, 1.0)
+    return warped[..., 0]
+
+
+def _only(images, amount, change):
+    """`change(some_images, their_amounts)` applied only to the images whose amount is above 0; the rest unchanged."""
+    chosen = tf.where(amount > 0)[:, 0]
+    changed = change(tf.gather(images, chosen), tf.gather(amount, chosen))
+    return tf.tensor_scatter_nd_update(images, chosen[:, None], changed)
+
+
+def _bend(images, amount, seed):
+    """Elastic bends of up to `amount` pixels per image, from a coarse random field upsampled smoothly."""
+    coarse = tf.random.stateless_uniform((2, tf.shape(images)[0], COARSE, COARSE), seed=seed, minval=-1.0, maxval=1.0)
+    # Bicubic upsampling is separable: up.T @ coarse @ up, with `up` the upsampled unit vectors.
+    up = tf.image.resize(tf.eye(COARSE)[:, :, None, None], (SIDE, 1), method="bicubic")[..., 0, 0]  # (4, 28)
+    field = tf.einsum("ir,knij,jc->knrc", up, coarse * amount[:, None, None], up)
+    rows, cols = tf.meshgrid(tf.range(SIDE, dtype=tf.float32), tf.range(SIDE, dtype=tf.float32), indexing="ij")
+    return _bilinear(images, rows[None] + field[0], cols[None] + field[1])
+
+
+def _blur(images, sigma):
+    """A Gaussian blur of `sigma` pixels per image: K @ image @ K.T, with K normalised per row."""
+    offsets = tf.range(SIDE, dtype=tf.float32)
+    distance = offsets[:, None] - offsets[None, :]
+    sigma = tf.maximum(sigma, 0.1)[:, None, None]  # below ~0.2 the kernel is the identity anyway
+    kernels = tf.exp(-0.5 * (distance[None] / sigma) ** 2)
+    kernels /= tf.reduce_sum(kernels, axis=2, keepdims=True)
+    return tf.linalg.matmul(tf.linalg.matmul(kernels, images), kernels, transpose_b=True)
 
 
 def _bilinear(images, rows, cols):
@@ -136,22 +153,21 @@ def _bilinear(images, rows, cols):
     return out
 
 
-def _cross(images, combine):
-    """Grey dilation (tf.maximum) or erosion (tf.minimum) with a 3 x 3 cross: the pixel and its 4 neighbours."""
+def _stroke(images, amount, sides):
+    """Thicker strokes (amount > 0) or thinner ones (< 0), blended by |amount| toward the full change.
+
+    Thicker: a grey dilation with a 3 x 3 cross (the pixel and its 4 neighbours).
+    Thinner: a grey erosion with an L of three pixels, the pixel and one neighbour
+    across and one up or down, on the sides drawn per image (`sides`, (n, 2) booleans).
+    """
     padded = tf.pad(images, [[0, 0], [1, 1], [1, 1]])
-    result = images
-    for dr, dc in ((0, 1), (2, 1), (1, 0), (1, 2)):
-        result = combine(result, padded[:, dr : dr + SIDE, dc : dc + SIDE])
-    return result
-
-
-def _blur_matrices(sigma):
-    """(n, 28, 28) Gaussian blur matrices, one per image: K @ image @ K.T blurs it; sigma 0 is the identity."""
-    offsets = tf.range(SIDE, dtype=tf.float32)
-    distance = offsets[:, None] - offsets[None, :]
-    sigma = tf.maximum(sigma, 0.1)[:, None, None]  # below ~0.2 the kernel is the identity anyway
-    kernels = tf.exp(-0.5 * (distance[None] / sigma) ** 2)
-    return kernels / tf.reduce_sum(kernels, axis=2, keepdims=True)
+    up, down = padded[:, :SIDE, 1:-1], padded[:, 2:, 1:-1]
+    left, right = padded[:, 1:-1, :SIDE], padded[:, 1:-1, 2:]
+    thicker = tf.maximum(tf.maximum(images, tf.maximum(up, down)), tf.maximum(left, right))
+    vertical = tf.where(sides[:, 0, None, None], up, down)
+    across = tf.where(sides[:, 1, None, None], left, right)
+    thinner = tf.minimum(images, tf.minimum(vertical, across))
+    return images + tf.nn.relu(amount) * (thicker - images) + tf.nn.relu(-amount) * (thinner - images)
 
 
 def training_batches(x, y, batch_size: int, seed: int, augmentation: Augmentation = Augmentation()):

@@ -27,7 +27,7 @@ class Augmentation:
     strong: float = 0.0  # fraction of images, drawn per image
     strong_warp: Warp = Warp()
     elastic: float = 0.0  # pixels: a coarse random displacement field, upsampled smoothly
-    stroke: float = 0.0  # 0..1: blend toward a cross-shaped grey dilation (thicker) or erosion (thinner)
+    stroke: float = 0.0  # 0..1: blend toward a grey dilation by a cross (thicker) or an erosion by an L (thinner)
     blur: float = 0.0  # Gaussian sigma, pixels
     noise: float = 0.0  # Gaussian sigma on [0, 1]
     specks: float = 0.0  # fraction of pixels set to ink or paper
@@ -74,7 +74,7 @@ AUGMENTATIONS = {
     "strong": Augmentation(
         strong=0.6,
         strong_warp=Warp(degrees=75, smallest=0.5, largest=1.35, shear=0.6, shift=6.0),
-        elastic=4.0,
+        elastic=6.0,
         stroke=1.0,
         blur=2.0,
         noise=0.4,

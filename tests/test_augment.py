@@ -91,7 +91,7 @@ def test_elastic_bends_move_ink_but_keep_the_digit():
     bent = augment.augment_batch(images, (6, 7), Augmentation(warp=STILL, strong=1.0, strong_warp=STILL, elastic=2.5)).numpy()
     moved = np.abs(bent - images).sum(axis=(1, 2))
     assert (moved > 1).mean() > 0.9  # the bend of each image is drawn from none up to the maximum
-    assert (np.abs(bent.sum(axis=(1, 2)) - images.sum(axis=(1, 2))) < 0.4 * images.sum(axis=(1, 2))).all()  # bends stretch and squeeze strokes
+    assert (np.abs(bent.sum(axis=(1, 2)) - images.sum(axis=(1, 2))) < 0.5 * images.sum(axis=(1, 2))).all()  # bends stretch and squeeze strokes
     assert (bent[:, :, :14].sum(axis=(1, 2)) > bent[:, :, 14:].sum(axis=(1, 2))).all()
 
 
