@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import platform
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -217,9 +218,12 @@ class _KerasBridge(keras.callbacks.Callback):
     last epoch shown is the one an interrupt keeps.
 
     Its batch hooks only read the logs and set flags, so Keras may run them on its
-    own thread (async_safe): otherwise every step would wait for the previous
+    own threads (async_safe): otherwise every step would wait for the previous
     one's loss to reach Python (3 epochs of the default took 1.46x as long on 2 shared cores).
-    The epoch hooks run after Keras has finished every batch hook.
+    Those threads may run two hooks at once or out of order: a hook older than
+    one already run is dropped (the logs' loss is the epoch's running mean, so the
+    newer one has seen it), so progress never steps back. The epoch hooks run
+    after Keras has finished every batch hook.
     """
 
     async_safe = True
@@ -234,6 +238,8 @@ class _KerasBridge(keras.callbacks.Callback):
         self._epoch = 0
         self._epoch_start = 0.0
         self._cut = False
+        self._batch = -1  # the newest batch whose hook has run, this epoch
+        self._lock = threading.Lock()
 
     def on_train_begin(self, logs=None):
         self.listener.on_train_begin(self.params["epochs"], self.steps)
@@ -242,18 +248,23 @@ class _KerasBridge(keras.callbacks.Callback):
         self._epoch = epoch
         self._epoch_start = time.perf_counter()
         self._cut = False
+        self._batch = -1
         self.listener.on_epoch_begin(epoch)
 
     def on_train_batch_end(self, batch, logs=None):
-        logs = logs or {}
-        loss = logs.get("loss")
-        if loss is not None and not loss <= EXPLODED_LOSS:  # `not <=` also catches NaN
-            self.bad_loss, self.bad_epoch = loss, self._epoch
-            self.model.stop_training = True
-        elif interrupts.requested() is not None:
-            self.model.stop_training = True
-            self._cut = batch + 1 < self.steps
-        self.listener.on_batch_end(batch, logs)
+        with self._lock:
+            if batch < self._batch:
+                return
+            self._batch = batch
+            logs = logs or {}
+            loss = logs.get("loss")
+            if loss is not None and not loss <= EXPLODED_LOSS:  # `not <=` also catches NaN
+                self.bad_loss, self.bad_epoch = loss, self._epoch
+                self.model.stop_training = True
+            elif interrupts.requested() is not None:
+                self.model.stop_training = True
+                self._cut = batch + 1 < self.steps
+            self.listener.on_batch_end(batch, logs)
 
     def on_test_batch_end(self, batch, logs=None):
         if interrupts.requested() is not None:  # this epoch's validation would be incomplete

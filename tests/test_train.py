@@ -241,3 +241,25 @@ def test_a_training_set_too_small_to_learn_from_gets_a_warning(tmp_path):
     enough = invoke("train", "--model", "mlp", "--epochs", "1", "--limit", "300", "--output", str(tmp_path / "n.keras"),
                     "--progress", "none")
     assert enough.exit_code == 0 and "too few" not in enough.stderr
+
+
+def test_batch_hooks_run_late_by_keras_threads_never_move_progress_back():
+    from digitcli import train
+
+    class Steps:
+        def __init__(self):
+            self.seen = []
+
+        def on_batch_end(self, step, logs):
+            self.seen.append(step)
+
+        def on_epoch_begin(self, epoch): ...
+
+    listener = Steps()
+    bridge = train._KerasBridge(listener, steps=10)
+    bridge.on_epoch_begin(0)
+    for step in (0, 2, 1, 3, 3, 9, 8):  # the order Keras' pool of threads may run them in
+        bridge.on_train_batch_end(step, {"loss": 0.5})
+    bridge.on_epoch_begin(1)
+    bridge.on_train_batch_end(0, {"loss": 0.4})
+    assert listener.seen == [0, 2, 3, 3, 9, 0]
