@@ -105,3 +105,27 @@ def test_a_worker_that_dies_costs_one_file_not_the_server(pool):
     assert [r.error for r in ask(pool, png, png)] == ["could not be prepared: the worker process preparing it stopped"] * 2
     assert all(np.array_equal(r.array, preprocess.load(png)) for r in ask(pool, png, png))  # new workers took over
     assert all(worker.process.is_alive() for worker in workers._workers)
+
+
+def test_a_freed_worker_goes_to_the_request_that_waited_longest():
+    pool = Preparers(1)
+    pool._workers = ["the worker"]  # the hand-off alone, without processes
+
+    async def turns() -> list[str]:
+        order = []
+
+        async def request(name: str) -> None:
+            worker = await pool._take()
+            order.append(name)
+            await asyncio.sleep(0)
+            pool._give(worker)
+
+        first = await pool._take()  # busy
+        waiting = asyncio.ensure_future(request("waited"))
+        await asyncio.sleep(0)  # now queued for the worker
+        pool._give(first)
+        late = asyncio.ensure_future(request("came later"))  # arrives as the worker is freed
+        await asyncio.gather(waiting, late)
+        return order
+
+    assert asyncio.run(turns()) == ["waited", "came later"]
