@@ -109,10 +109,20 @@ def _local_level(level: np.ndarray, floor: float) -> tuple[np.ndarray, float]:
     h, w = level.shape
     # On flat paper the global polarity holds (nothing but ink stands out); a photo's is checked locally.
     wide, sign = _opened(level, max(15, max(h, w) // 6), 1.0 if _flat(level) else None)
-    rough = inside(wide > 0.35 * float(np.percentile(wide, 99.9)))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(rough.view(np.uint8), connectivity=8)
-    # The pen's width, from the largest piece of clear ink (texture and specks would make it look thin).
-    width = stroke_width(labels == 1 + int(np.argmax(stats[1:, 4]))) if count > 1 else 3.0
+    clear = (wide > 0.35 * float(np.percentile(wide, 99.9))).view(np.uint8)
+    # The pen's width, from the largest piece of clear ink (texture and specks would make it look
+    # thin) away from the border; with thin lines opened away too, when ruled lines crossing the
+    # digit tie it to the border, if that leaves a larger piece that is still strokes, not a blob
+    # (a thick digit's width taken from a ruled line would open the digit away).
+    width, largest = 3.0, 0
+    for rough in (inside(clear), inside(cv2.morphologyEx(clear, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)))):
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(rough.view(np.uint8), connectivity=8)
+        if count <= 1 or stats[1:, 4].max() <= largest:
+            continue
+        biggest = 1 + int(np.argmax(stats[1:, 4]))
+        piece_width = stroke_width(labels == biggest)
+        if piece_width <= 0.2 * stats[biggest, 2:4].max() or not largest:
+            width, largest = piece_width, stats[biggest, 4]
     local, _ = _opened(level, int(np.clip(4 * width + 9, 15, max(h, w) / 3)), sign)
     sample = local[:: max(1, h // 256), :: max(1, w // 256)]
     centre = float(np.median(sample))
