@@ -159,7 +159,12 @@ def _polarity(level: np.ndarray, k: int) -> float:
 
     Judged against the paper's local median (the majority around each pixel,
     whatever its polarity), so a broad shadow beside lit paper does not pass
-    for ink, as it may against a global fit.
+    for ink, as it may against a global fit. A pixel counts for a side only
+    where it also stands out from the grey opening (or closing) by the same
+    window: the paper beside a step (the sheet's edge on the desk) stands out
+    from a median that takes in the desk, but not from the opening, which
+    keeps the step; the paper enclosed by a loop stands out from the opening,
+    but not from the median.
     """
     low, high = float(level.min()), float(level.max())
     if high - low < 1e-6:
@@ -167,7 +172,10 @@ def _polarity(level: np.ndarray, k: int) -> float:
     grey = ((level - low) * (255.0 / (high - low))).astype(np.uint8)
     residual = grey.astype(np.float32) - cv2.medianBlur(grey, max(3, k | 1)).astype(np.float32)
     spread = 4 * 1.4826 * float(np.median(np.abs(residual))) + 1.0
-    positive, negative = (_stroke_sum(np.clip(r - spread, 0, None), max(2, k // 4)) for r in (residual, -residual))
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    brighter = np.minimum(residual, cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, kernel).astype(np.float32))
+    darker = np.minimum(-residual, cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, kernel).astype(np.float32))
+    positive, negative = (_stroke_sum(np.clip(r - spread, 0, None), max(2, k // 4)) for r in (brighter, darker))
     return -1.0 if negative > 2 * positive else 1.0  # the global polarity unless clearly wrong
 
 
