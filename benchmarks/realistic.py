@@ -248,7 +248,7 @@ def generate(directory: Path, n: int, seed: int, photos: int | None = None,
     for style in scenes.PHOTO_STYLES:
         jobs = []
         for i, index in enumerate(photo_rng.choice(len(mnist.x_test), n if photos is None else photos, replace=False)):
-            label = int(mnist.y_test[index]) if i % 2 == 0 else i % 10
+            label = int(mnist.y_test[index]) if i % 2 == 0 else i // 2 % 10  # pen-stroke digits: every label in turn
             digit = mnist.x_test[index] if i % 2 == 0 else label
             jobs.append((digit, style, int(photo_rng.integers(2**31)), label))
         per_style.append(jobs)

@@ -51,16 +51,24 @@ def _skips(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _homography(frame_w: int, frame_h: int, sheet_w: int, sheet_h: int, rng, edges: bool) -> np.ndarray:
-    """Sheet corners -> frame: tilted in perspective; with `edges`, one or two sheet edges inside the frame."""
-    margin = np.array([rng.uniform(-0.25, -0.05) for _ in range(4)])  # outside the frame by default
+    """Sheet corners -> frame, at one scale for both axes (a phone does not squash the paper), tilted in
+    perspective; the sheet covers the frame, or with `edges` one or two of its edges lie inside the frame."""
+    scale = max(frame_w / sheet_w, frame_h / sheet_h) * rng.uniform(1.1, 1.5)  # covers the frame
+    left, top = rng.uniform(frame_w - scale * sheet_w, 0), rng.uniform(frame_h - scale * sheet_h, 0)
     if edges:
-        for side in rng.choice(4, size=int(rng.integers(1, 3)), replace=False):
-            margin[side] = rng.uniform(0.04, 0.18)  # left, top, right, bottom
-    l, t, r, b = margin
-    quad = np.array([[l * frame_w, t * frame_h], [(1 - r) * frame_w, t * frame_h],
-                     [(1 - r) * frame_w, (1 - b) * frame_h], [l * frame_w, (1 - b) * frame_h]], dtype=np.float32)
-    quad += rng.normal(0, 0.03, quad.shape).astype(np.float32) * [frame_w, frame_h]  # perspective tilt
+        sides = set(rng.choice(4, size=int(rng.integers(1, 3)), replace=False).tolist())  # left, top, right, bottom
+        margin = {side: rng.uniform(0.04, 0.18) for side in sides}
+        for near, far, frame, sheet in ((0, 2, frame_w, sheet_w), (1, 3, frame_h, sheet_h)):
+            if near in sides and far in sides:  # both edges of one axis in frame: the sheet is that wide there
+                scale = (1 - margin[near] - margin[far]) * frame / sheet
+        # Each edge in frame at its margin; the other sides centred when the sheet no longer covers the frame.
+        left = (margin[0] * frame_w if 0 in sides else frame_w - margin[2] * frame_w - scale * sheet_w if 2 in sides
+                else min(max(left, frame_w - scale * sheet_w), 0) if scale * sheet_w >= frame_w else (frame_w - scale * sheet_w) / 2)
+        top = (margin[1] * frame_h if 1 in sides else frame_h - margin[3] * frame_h - scale * sheet_h if 3 in sides
+               else min(max(top, frame_h - scale * sheet_h), 0) if scale * sheet_h >= frame_h else (frame_h - scale * sheet_h) / 2)
     sheet = np.array([[0, 0], [sheet_w, 0], [sheet_w, sheet_h], [0, sheet_h]], dtype=np.float32)
+    quad = sheet * np.float32(scale) + np.array([left, top], np.float32)
+    quad += rng.normal(0, 0.03, quad.shape).astype(np.float32) * [frame_w, frame_h]  # perspective tilt
     return cv2.getPerspectiveTransform(sheet, quad)
 
 

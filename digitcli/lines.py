@@ -124,8 +124,10 @@ def _printed(segments: np.ndarray, faint: np.ndarray, thickness: int, size: tupl
     """Which faint segments are printed lines (long across the image, or one of a family of
     parallels), and whether there is such a family (ruled or grid paper).
 
-    Ruled and grid paper print many lines, each across the sheet; a skipping pen's faded stroke
-    is one short straight stretch, which must stay; a paper's edge is one long line.
+    Ruled and grid paper print many lines, each across the sheet: a family is three or more
+    parallel lines apart from each other. A skipping pen's faded stroke is one short straight
+    stretch, which must stay, even beside another (the two sides of a 0, a 6's stem and loop);
+    a paper's edge is one long line.
     """
     x1, y1, x2, y2 = segments.T
     length = np.hypot(x2 - x1, y2 - y1)
@@ -133,8 +135,12 @@ def _printed(segments: np.ndarray, faint: np.ndarray, thickness: int, size: tupl
     offset = direction[:, 0] * y1 - direction[:, 1] * x1  # signed distance of the line from the origin
     long = length >= 0.5 * max(size)
     parallel = np.abs(direction @ direction.T) > 0.995
-    aside = np.abs(offset[:, None] - np.where(direction @ direction.T < 0, -1, 1) * offset[None, :]) > 3 * thickness
-    companion = (parallel & aside & faint[None, :]).any(axis=1)
+    # Offsets of the faint parallels of each segment, seen in its direction (a segment found the other way round is mirrored).
+    offsets = np.where(direction @ direction.T < 0, -1, 1) * offset[None, :]
+    companion = np.zeros(len(segments), dtype=bool)
+    for i in np.flatnonzero(faint):
+        seen = np.sort(offsets[i, parallel[i] & faint])
+        companion[i] = 1 + np.count_nonzero(np.diff(seen) > 3 * thickness) >= 3  # three lines or more, apart
     return faint & (long | companion), bool((faint & companion).any())
 
 

@@ -27,6 +27,7 @@ from .lines import cluster, drop_lines, inside, stroke_width
 from .preprocess import MIN_CONTRAST, strength as global_strength
 
 SMALL = 64  # images this small (icons) are lit evenly enough for one global paper level
+COMPACT = 8  # a piece of ink is at least this many times as large as the square of its half-width (a stroke)
 MAX_KERNEL = 31  # the local paper level is computed at a scale where its window is at most this wide
 
 cv2.setNumThreads(1)  # one image per core is faster than one image on every core, and never oversubscribes
@@ -108,10 +109,20 @@ def _local_level(level: np.ndarray, floor: float) -> tuple[np.ndarray, float]:
     h, w = level.shape
     # On flat paper the global polarity holds (nothing but ink stands out); a photo's is checked locally.
     wide, sign = _opened(level, max(15, max(h, w) // 6), 1.0 if _flat(level) else None)
-    rough = inside(wide > 0.35 * float(np.percentile(wide, 99.9)))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(rough.view(np.uint8), connectivity=8)
-    # The pen's width, from the largest piece of clear ink (texture and specks would make it look thin).
-    width = stroke_width(labels == 1 + int(np.argmax(stats[1:, 4]))) if count > 1 else 3.0
+    clear = (wide > 0.35 * float(np.percentile(wide, 99.9))).view(np.uint8)
+    # The pen's width, from the largest piece of clear ink (texture and specks would make it look
+    # thin) away from the border; with thin lines opened away too, when ruled lines crossing the
+    # digit tie it to the border, if that leaves a larger piece that is still strokes, not a blob
+    # (a thick digit's width taken from a ruled line would open the digit away).
+    width, largest = 3.0, 0
+    for rough in (inside(clear), inside(cv2.morphologyEx(clear, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)))):
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(rough.view(np.uint8), connectivity=8)
+        if count <= 1 or stats[1:, 4].max() <= largest:
+            continue
+        biggest = 1 + int(np.argmax(stats[1:, 4]))
+        piece_width = stroke_width(labels == biggest)
+        if piece_width <= 0.2 * stats[biggest, 2:4].max() or not largest:
+            width, largest = piece_width, stats[biggest, 4]
     local, _ = _opened(level, int(np.clip(4 * width + 9, 15, max(h, w) / 3)), sign)
     sample = local[:: max(1, h // 256), :: max(1, w // 256)]
     centre = float(np.median(sample))
@@ -123,6 +134,10 @@ def _opened(level: np.ndarray, window: int, sign: float | None) -> tuple[np.ndar
     """The ink's strength above the grey opening of `level` by a `window`-wide square, and its polarity.
 
     Computed at a scale where the window is at most MAX_KERNEL px, then brought back to full size.
+    The opening is smoothed, but never below itself, and widened by a pixel of that scale before
+    it is enlarged: on the bright side of a step (the desk beside the sheet's edge, the shade
+    beside lit paper) the paper's level is then the step's own, and the step is not taken for a
+    stroke running along it.
     """
     h, w = level.shape
     scale = max(1, math.ceil(window / MAX_KERNEL))
@@ -131,8 +146,10 @@ def _opened(level: np.ndarray, window: int, sign: float | None) -> tuple[np.ndar
     if sign is None:
         sign = _polarity(small, k)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
-    paper = cv2.blur(cv2.morphologyEx(sign * small, cv2.MORPH_OPEN, kernel), (max(1, k // 4), max(1, k // 4)))
+    opened = cv2.morphologyEx(sign * small, cv2.MORPH_OPEN, kernel)
+    paper = np.maximum(cv2.blur(opened, (max(1, k // 4), max(1, k // 4))), opened)
     if scale > 1:
+        paper = cv2.dilate(paper, np.ones((3, 3), np.uint8))
         paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
     return sign * level - paper, sign
 
@@ -142,7 +159,12 @@ def _polarity(level: np.ndarray, k: int) -> float:
 
     Judged against the paper's local median (the majority around each pixel,
     whatever its polarity), so a broad shadow beside lit paper does not pass
-    for ink, as it may against a global fit.
+    for ink, as it may against a global fit. A pixel counts for a side only
+    where it also stands out from the grey opening (or closing) by the same
+    window: the paper beside a step (the sheet's edge on the desk) stands out
+    from a median that takes in the desk, but not from the opening, which
+    keeps the step; the paper enclosed by a loop stands out from the opening,
+    but not from the median.
     """
     low, high = float(level.min()), float(level.max())
     if high - low < 1e-6:
@@ -150,7 +172,10 @@ def _polarity(level: np.ndarray, k: int) -> float:
     grey = ((level - low) * (255.0 / (high - low))).astype(np.uint8)
     residual = grey.astype(np.float32) - cv2.medianBlur(grey, max(3, k | 1)).astype(np.float32)
     spread = 4 * 1.4826 * float(np.median(np.abs(residual))) + 1.0
-    positive, negative = (_stroke_sum(np.clip(r - spread, 0, None), max(2, k // 4)) for r in (residual, -residual))
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    brighter = np.minimum(residual, cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, kernel).astype(np.float32))
+    darker = np.minimum(-residual, cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, kernel).astype(np.float32))
+    positive, negative = (_stroke_sum(np.clip(r - spread, 0, None), max(2, k // 4)) for r in (brighter, darker))
     return -1.0 if negative > 2 * positive else 1.0  # the global polarity unless clearly wrong
 
 
@@ -159,13 +184,20 @@ def _stroke_sum(excess: np.ndarray, margin: int) -> float:
 
     A sheet's corner on the desk or a shadow's end stands out from its local median too: it
     runs to the border (within `margin` px) and fills much of its box, where the pen's strokes
-    are sparse in theirs, even when ruled lines tie them to the border.
+    are sparse in theirs, even when ruled lines tie them to the border. A sheet's corner with
+    the desk around it (inside the frame) is a compact wedge, where a stroke is long for its
+    width: pieces less than COMPACT times as large as the square of their half-width are left
+    out too.
     """
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((excess > 0).view(np.uint8), connectivity=8)
+    inked = (excess > 0).view(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(inked, connectivity=8)
     h, w = excess.shape
     left, top, width, height = stats[:, :4].T
     border = (left < margin) | (top < margin) | (left + width > w - margin) | (top + height > h - margin)
     blob = border & (stats[:, 4] >= 0.3 * width * height)  # filling its box, where strokes and lines are sparse
+    radius = np.zeros(count, np.float32)
+    np.maximum.at(radius, labels.ravel(), cv2.distanceTransform(inked, cv2.DIST_L2, 3).ravel())
+    blob |= (radius >= 2) & (stats[:, 4] < COMPACT * radius * radius)
     blob[0] = True
     return float(np.bincount(labels.ravel(), weights=excess.ravel(), minlength=count)[~blob].sum())
 
@@ -226,20 +258,25 @@ def _select(mask: np.ndarray, strength: np.ndarray, level: np.ndarray) -> tuple[
 
 
 def _drop_border_pieces(mask: np.ndarray, strength: np.ndarray) -> np.ndarray:
-    """Drop ink touching the image border (a paper edge, the desk) when other ink lies inside."""
-    parts = _components(mask, strength)
+    """Drop ink touching the image border (a paper edge, the desk) when other ink lies inside.
+
+    A textured desk around the sheet breaks into specks that do not each reach the border,
+    but lie close together: ink within a hundredth of the image's size of ink that touches the
+    border goes too, when a digit's worth of ink is left inside.
+    """
     h, w = mask.shape
-    left, top, width, height = parts.boxes.T
-    border = (left == 0) | (top == 0) | (left + width == w) | (top + height == h)
-    border[0] = False
-    inside = ~border
-    inside[0] = False
-    if not inside.any() or not border.any():
-        return mask
-    # Ink inside is something (more than noise) when it is at least a small digit's worth.
-    if parts.area[inside].max() < max(20, h * w / 5000):
-        return mask
-    return mask & ~border[parts.labels]
+    reach = max(1, max(h, w) // 100)
+    near = cv2.dilate(mask.view(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1)))
+    for grown in (near, mask.view(np.uint8)):
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
+        left, top, width, height = stats[:, :4].T
+        border = (left == 0) | (top == 0) | (left + width == w) | (top + height == h)
+        border[0] = True
+        rest = mask & ~border[labels]
+        # Ink inside is something (more than noise) when it is at least a small digit's worth.
+        if border[1:].any() and np.count_nonzero(rest) >= max(20, h * w / 5000):
+            return rest
+    return mask
 
 
 def _drop_frames(mask: np.ndarray, strength: np.ndarray) -> np.ndarray:
