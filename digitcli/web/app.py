@@ -63,17 +63,16 @@ def create_app(classifier: core.Classifier) -> FastAPI:
     """The app for an opened classifier; the model card is read from its file when first asked for.
 
     While the app runs (its lifespan) images are prepared in one worker process per core,
-    if there are several; on one core, or outside the lifespan, in the request's thread.
+    if there are several; on one core, or outside the lifespan, in threads of this process.
     """
     classifier = serialised(classifier)
     # A malformed body is answered with its JSON error; the parser need not also log it on the server's stderr.
     logging.getLogger("python_multipart").setLevel(logging.ERROR)
     threads = anyio.CapacityLimiter(CORES)
-    preparers = Preparers(CORES)
-    pool = False  # prepared in threads of this process, until the worker processes run
+    preparers = Preparers(CORES)  # running from the lifespan's start to its end, if it can start
 
     async def prepare(items: list[tuple[str, bytes]]) -> list[batch.Result]:
-        if pool and preparers.running:
+        if preparers.running:
             return list(await asyncio.gather(*(preparers.prepare(source) for _, source in items)))
         return await anyio.to_thread.run_sync(lambda: [batch.prepare_one(source) for _, source in items], limiter=threads)
 
@@ -87,17 +86,14 @@ def create_app(classifier: core.Classifier) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        nonlocal pool
         if CORES > 1:
             try:
                 await anyio.to_thread.run_sync(preparers.start)
-                pool = True
             except OSError as exc:  # no processes to be had (a sandbox, a process limit): prepare in threads
                 logging.getLogger("uvicorn.error").warning("preparing images in threads: cannot start worker processes (%s)", exc)
         try:
             yield
         finally:
-            pool = False
             preparers.close()
 
     app = FastAPI(title="digits", version=__version__, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
