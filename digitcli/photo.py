@@ -250,14 +250,14 @@ def _select(mask: np.ndarray, strength: np.ndarray, level: np.ndarray) -> tuple[
     mask, printed = drop_lines(mask, level)  # first: ruled and grid lines tie the digit to the border
     if printed:  # on ruled or grid paper, what is as faint as its lines is left of them, not pen
         mask &= level >= 0.4 * float(np.percentile(level[mask], 99))
-    mask = _drop_border_pieces(mask, strength)
+    mask = _drop_border_pieces(mask)
     mask, notes = _main_mass(mask, strength)
     mask = _drop_frames(mask, strength)
     mask, more = _main_mass(mask, strength)
     return mask, notes or more
 
 
-def _drop_border_pieces(mask: np.ndarray, strength: np.ndarray) -> np.ndarray:
+def _drop_border_pieces(mask: np.ndarray) -> np.ndarray:
     """Drop ink touching the image border (a paper edge, the desk) when other ink lies inside.
 
     A textured desk around the sheet breaks into specks that do not each reach the border,
