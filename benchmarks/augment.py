@@ -41,6 +41,8 @@ def record(path: Path, entry: dict) -> None:
 def trained(name: str, augment: str, seed: int, data: str, workdir: Path, epochs: int | None, path: Path) -> None:
     run = digits_train(name, ["--augment", augment], data, seed, workdir, epochs)
     swept = measure(run["model"], data)
+    for row in swept["rows"]:  # the model's file name: its temporary directory is gone once the run ends
+        row["model"] = Path(row["model"]).name
     clean, mean, worst = summary(swept["rows"])
     record(path, {"step": "digits", "augment": augment, "seed": seed, "test_accuracy": run["test_accuracy"],
                   "train_seconds": run["train_seconds"], "wall_seconds": run["wall_seconds"],
