@@ -150,7 +150,7 @@ def expand(args: list[str], recursive: bool) -> tuple[list[tuple[str, object]], 
 
     Files are taken as given, directories' images sorted, '-' read from standard input.
     """
-    from . import preprocess
+    from .imagefile import IMAGE_SUFFIXES
 
     items, problems = [], []
     for arg in args:
@@ -164,7 +164,7 @@ def expand(args: list[str], recursive: bool) -> tuple[list[tuple[str, object]], 
             items.append((arg, path))
         else:
             pattern = "**/*" if recursive else "*"
-            found = sorted(p for p in path.glob(pattern) if p.is_file() and p.suffix.lower() in preprocess.IMAGE_SUFFIXES)
+            found = sorted(p for p in path.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
             if not found:
                 problems.append(f"{arg}: no images found" + ("" if recursive else " (--recursive looks in subdirectories)"))
             items.extend((str(p), p) for p in found)

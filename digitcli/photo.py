@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from .lines import cluster, drop_lines, inside, stroke_width
-from .preprocess import MIN_CONTRAST, strength as global_strength
+from .paper import MIN_CONTRAST, strength as global_strength
 
 SMALL = 64  # images this small (icons) are lit evenly enough for one global paper level
 COMPACT = 8  # a piece of ink is at least this many times as large as the square of its half-width (a stroke)

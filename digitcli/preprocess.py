@@ -14,22 +14,15 @@ Pure numpy and Pillow, vectorised: a folder of thousands of images must be fast.
 from __future__ import annotations
 
 import functools
-import io
-import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-from . import fastpng
+from . import paper
 from .errors import ImageError
-
-# MPO is how Pillow names the JPEGs many phone cameras write.
-SUPPORTED_FORMATS = ("PNG", "JPEG", "MPO", "BMP", "GIF", "TIFF", "WEBP")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-MAX_PIXELS = 89_478_485  # Pillow's own default decompression-bomb limit
+from .imagefile import open_image
 
 SIDE = 28  # MNIST's field
 BOX = 20  # MNIST's digits fit a 20x20 box inside it
@@ -37,75 +30,7 @@ CENTRE = 14.0  # where MNIST's centres of mass lie, in pixel indices (measured o
 PEN_WIDTH = 2.5  # MNIST's median stroke width in the 28x28 field, in pixels (measured likewise)
 WORK_SIDE = 4 * BOX  # thin strokes are widened at about this size, where widths are whole pixels
 WORK_LIMIT = 1200  # larger images are averaged down to this size first
-MIN_CONTRAST = 0.05  # ink fainter than this against the paper is not a digit
 FLAT_LIMIT = 1024  # a clean drawing up to this size a side needs no background fit (`_flat_paper`)
-
-
-# --- opening ------------------------------------------------------------------
-
-
-def open_image(source: Path | bytes, name: str | None = None, reduce_to: int | None = None) -> Image.Image:
-    """Open and fully decode one image (the first frame), or raise ImageError.
-
-    `name` is accepted for the caller's convenience; messages never repeat it
-    because the caller prefixes them with the file name. With `reduce_to`, a
-    large JPEG is decoded at a fraction of its size (1/2 to 1/8, no smaller
-    than `reduce_to` px a side), several times faster than in full.
-    """
-    if isinstance(source, (bytes, bytearray)):
-        if not source:
-            raise ImageError("file is empty")
-        stream = io.BytesIO(source)
-    else:
-        path = Path(source)
-        if path.is_dir():
-            raise ImageError("is a directory, not an image file")
-        try:
-            if path.stat().st_size == 0:
-                raise ImageError("file is empty")
-            stream = path.open("rb")
-        except FileNotFoundError:
-            raise ImageError("file does not exist") from None
-        except OSError as exc:
-            raise ImageError(f"cannot read file: {exc.strerror or exc}") from None
-    with stream, warnings.catch_warnings():
-        # Pillow only warns between its limit and twice it; a warning is reason enough to stop.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(stream) as image:
-                _check_header(image)
-                if image.format == "PNG" and (decoded := fastpng.decode(_bytes(stream), image)) is not None:
-                    return decoded  # libspng's pixels, the same as Pillow's, in half the time
-                if reduce_to and image.format in ("JPEG", "MPO") and max(image.size) > 2 * reduce_to:
-                    scale = reduce_to / max(image.size)
-                    image.draft(image.mode, (round(image.width * scale), round(image.height * scale)))
-                image.load()  # decodes the first frame only
-                return image.copy()  # detached from the file, info (EXIF, transparency) kept
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            found = re.search(r"\((\d+) pixels\)", str(exc))
-            size = f"has {int(found.group(1)):,} pixels" if found else "is too large"
-            raise ImageError(f"image {size}, above the {MAX_PIXELS:,}-pixel limit") from None
-        except UnidentifiedImageError:
-            raise ImageError("not an image file") from None
-        except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
-            # Pillow reports damaged data with any of these, depending on the format.
-            truncated = "truncated" in str(exc) or isinstance(exc, EOFError)
-            raise ImageError("truncated image data" if truncated else "damaged image data") from None
-
-
-def _bytes(stream) -> bytes:
-    stream.seek(0)
-    return stream.read()
-
-
-def _check_header(image: Image.Image) -> None:
-    if image.format not in SUPPORTED_FORMATS:
-        raise ImageError(f"unsupported image format {image.format} (supported: PNG, JPEG, BMP, GIF, TIFF, WEBP)")
-    width, height = image.size
-    if width * height > MAX_PIXELS:  # our own limit, whatever Pillow's global is set to
-        raise ImageError(f"image is {width}x{height} pixels, above the {MAX_PIXELS:,}-pixel limit")
-    if width == 0 or height == 0:
-        raise ImageError("image has no pixels")
 
 
 def load(source: Path | bytes, name: str | None = None) -> np.ndarray:
@@ -145,7 +70,7 @@ def prepare(image: Image.Image) -> Prepared:
     ink, notes = _clean_drawing(image), []
     if ink is None:  # a photo, a scan, or a drawing with more than one digit's ink on it
         gray = _reduce(_paper_composite(*_gray_and_alpha(image)))
-        found = photo.find_digit(gray, *_level(gray))
+        found = photo.find_digit(gray, *paper.level(gray))
         ink, notes = found.ink, found.notes
     rows, cols = np.nonzero(ink.any(axis=1))[0], np.nonzero(ink.any(axis=0))[0]
     if rows.size == 0:
@@ -168,8 +93,8 @@ def _clean_drawing(image: Image.Image) -> np.ndarray | None:
     if flat is None:
         return None
     gray, tone, cell = flat
-    level, floor = _level(gray, tone)
-    return _remove_specks(strength(level, floor), cell) if photo.one_digit(level, floor) else None
+    level, floor = paper.level(gray, tone)
+    return _remove_specks(paper.strength(level, floor), cell) if photo.one_digit(level, floor) else None
 
 
 def _flat_paper(image: Image.Image) -> tuple[np.ndarray, float, int] | None:
@@ -243,8 +168,8 @@ def _paper_composite(gray: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     if not opaque.any():
         raise ImageError("no digit found: the image is fully transparent")
     tone = float(np.median(gray[opaque]))
-    paper = tone if opaque.mean() > 0.5 else (1.0 if tone < 0.5 else 0.0)
-    return alpha * gray + (1.0 - alpha) * paper
+    background = tone if opaque.mean() > 0.5 else (1.0 if tone < 0.5 else 0.0)
+    return alpha * gray + (1.0 - alpha) * background
 
 
 def _reduce(gray: np.ndarray) -> np.ndarray:
@@ -257,92 +182,6 @@ def _reduce(gray: np.ndarray) -> np.ndarray:
     if factor <= 1:
         return gray
     return np.asarray(Image.fromarray(gray.astype(np.float32)).reduce(factor))
-
-
-def _level(gray: np.ndarray, paper: float | None = None) -> tuple[np.ndarray, float]:
-    """Ink strength against the paper (ink positive, paper about 0), and its noise floor.
-
-    The paper is a smooth fit of `gray`, or `paper`, its tone, when it is known to be flat (`_flat_paper`).
-    """
-    if paper is None:
-        level = gray - _paper(gray)  # the paper is now 0 everywhere, however it was lit
-        noise = 1.4826 * float(np.median(np.abs(_sample(level))))
-    else:  # flat paper: no lighting and no noise
-        level, noise = gray - paper, 0.0
-    floor = max(4.0 * noise, MIN_CONTRAST)
-    # Polarity: ink is the one-sided tail far from the paper, darker or lighter.
-    # Weighing how far each pixel lies beyond the noise, rather than taking
-    # percentiles, still sees a 1-px stroke covering 0.02% of a large canvas.
-    darker = np.clip(-level - floor, 0, None).sum()
-    lighter = np.clip(level - floor, 0, None).sum()
-    if darker > lighter:
-        level = -level
-    return level.astype(np.float32), floor
-
-
-def strength(level: np.ndarray, floor: float) -> np.ndarray:
-    """Ink strength in [0, 1] on a background of exactly 0, from `_level`'s level and floor.
-
-    Full ink is what the strokes' cores reach; a tenth of it is the least that
-    counts, which drops faint shadows and texture of strong images but keeps
-    antialiased edges (a higher floor thins strokes and costs accuracy).
-    """
-    above = level[level > floor]
-    if above.size == 0:
-        return np.zeros_like(level, dtype=np.float32)
-    # np.percentile(above, 95), without its checks: a third of this function's time on a pad's canvas.
-    position = 0.95 * (above.size - 1)
-    low = int(position)
-    high = min(low + 1, above.size - 1)
-    sorted_there = np.partition(above, (low, high))
-    full = float(sorted_there[low] + (position - low) * (sorted_there[high] - sorted_there[low]))
-    floor = max(floor, 0.1 * full)
-    if full <= floor:
-        return np.zeros_like(level, dtype=np.float32)
-    return np.clip((level - floor) / (full - floor), 0.0, 1.0).astype(np.float32)
-
-
-def _sample(array: np.ndarray, size: int = 65_536) -> np.ndarray:
-    """A strided subsample for statistics: medians of a 12-megapixel photo need not see every pixel."""
-    step = max(1, int(np.sqrt(array.size / size)))
-    return array[::step, ::step].ravel()
-
-
-def _paper(gray: np.ndarray, grid: int = 48, rounds: int = 5) -> np.ndarray:
-    """The paper's level at each pixel: a smooth (quadratic) fit, for uneven lighting.
-
-    Fitted on a coarse average of the image; each round leaves out the cells
-    lying far from the fit on either side, which hold the ink, whether it is
-    darker or lighter than the paper (a median-based spread ignores up to half
-    the cells being ink).
-    """
-    h, w = gray.shape
-    coarse = np.asarray(Image.fromarray(gray.astype(np.float32)).resize((min(w, grid), min(h, grid)), Image.Resampling.BOX))
-    v, u = (a.ravel() for a in np.meshgrid(*(np.linspace(-1, 1, n) for n in coarse.shape), indexing="ij"))
-    terms = np.stack([np.ones_like(u), v, v * v, u, u * v, u * u], axis=1)
-    values = coarse.ravel()
-    # Start from a flat paper (the cells near the median) so that a digit filling
-    # the image cannot pass for a bump of light.
-    centre = np.median(values)
-    keep = np.abs(values - centre) <= 2.5 * 1.4826 * np.median(np.abs(values - centre)) + 2e-3
-    for _ in range(rounds):
-        kept = terms[keep]
-        # Normal equations, with a touch of damping for the few-cell images.
-        coef = np.linalg.solve(kept.T @ kept + 1e-6 * np.eye(6), kept.T @ values[keep])
-        residual = values - terms @ coef
-        centre = np.median(residual[keep])
-        spread = 1.4826 * np.median(np.abs(residual[keep] - centre)) + 2e-3
-        keep = np.abs(residual - centre) < 2.5 * spread
-        if keep.sum() < 12:
-            break
-    c = coef.astype(np.float32)
-    y, x = np.linspace(-1, 1, h, dtype=np.float32)[:, None], np.linspace(-1, 1, w, dtype=np.float32)[None, :]
-    # Evaluated as three full-size passes rather than six.
-    paper = (c[0] + c[1] * y + c[2] * y * y) + (c[3] + c[4] * y) * x + c[5] * x * x + float(centre)
-    # Where no paper was seen (under a large digit) the fit may only extrapolate
-    # up to the paper levels seen elsewhere.
-    seen = values[keep] - residual[keep] + centre
-    return np.clip(paper, seen.min(), seen.max())
 
 
 def _speck_cell(shape: tuple[int, ...]) -> int:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from digitcli import preprocess
+from digitcli import imagefile, preprocess
 from digitcli.errors import ImageError
 
 
@@ -184,7 +184,7 @@ def test_animated_gif_uses_its_first_frame():
 @pytest.mark.parametrize("fmt,suffix", [("PNG", ".png"), ("JPEG", ".jpg"), ("BMP", ".bmp"), ("TIFF", ".tif"),
                                         ("WEBP", ".webp"), ("GIF", ".gif")])
 def test_every_supported_format_loads_from_a_file(tmp_path, fmt, suffix):
-    assert fmt in preprocess.SUPPORTED_FORMATS and suffix in preprocess.IMAGE_SUFFIXES
+    assert fmt in imagefile.SUPPORTED_FORMATS and suffix in imagefile.IMAGE_SUFFIXES
     path = tmp_path / f"seven{suffix}"
     seven().save(path, fmt)
     assert correlation(preprocess.load(path), prepare(seven())) > 0.95

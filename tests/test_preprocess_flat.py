@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digitcli import data, preprocess
+from digitcli import data, paper, preprocess
 from digitcli.errors import ImageError
 
 from conftest import invoke
@@ -45,9 +45,9 @@ def full_route(image: Image.Image, monkeypatch) -> np.ndarray:
 def fits(image: Image.Image, monkeypatch) -> int:
     """How many background fits preparing `image` made."""
     calls = []
-    fit = preprocess._paper
+    fit = paper.fit
     with monkeypatch.context() as patch:
-        patch.setattr(preprocess, "_paper", lambda gray: calls.append(gray.shape) or fit(gray))
+        patch.setattr(paper, "fit", lambda gray: calls.append(gray.shape) or fit(gray))
         preprocess.to_mnist(image)
     return len(calls)
 
@@ -127,7 +127,7 @@ def test_files_given_to_digits_predict_take_the_flat_route(mnist, tiny_model, tm
     def no_fit(gray):
         raise AssertionError("the background was fitted")
 
-    monkeypatch.setattr(preprocess, "_paper", no_fit)
+    monkeypatch.setattr(paper, "fit", no_fit)
     result = invoke("predict", str(path), "--model", str(tiny_model), "--format", "jsonl")
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
