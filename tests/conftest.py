@@ -14,6 +14,14 @@ from typer.testing import CliRunner
 
 from digitcli.cli import app
 
+
+def device() -> str:
+    """The device `digits train` names in its Model line: the CPU here and in CI, a GPU where TensorFlow sees one."""
+    from digitcli import backend
+
+    return backend.device()
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory, monkeypatch):
     """Tests never touch the user's real files, Keras cache or network."""

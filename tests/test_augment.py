@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import invoke
+from conftest import device, invoke
 
 from digitcli import augment, data, models, pipeline, store, train
 from digitcli.models import Augmentation, Warp
@@ -171,7 +171,7 @@ def test_the_strong_augmentation_is_kept_in_the_model_file_and_shown(tmp_path):
     target = tmp_path / "strong.keras"
     result = invoke("train", "--augment", "strong", "--epochs", "1", "--limit", "300", "--output", str(target), "--progress", "plain")
     assert result.exit_code == 0, result.output
-    assert "Model: cnn, 1 epoch, batch 128, lr 0.003, validation split 0.1, seed 0, augment strong, on CPU" in result.stderr.splitlines()
+    assert f"Model: cnn, 1 epoch, batch 128, lr 0.003, validation split 0.1, seed 0, augment strong, on {device()}" in result.stderr.splitlines()
     assert store.read_metadata(target)["training"]["augment"] == "strong"
     described = invoke("show", "model", "--model", str(target))
     assert described.exit_code == 0

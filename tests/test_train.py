@@ -13,7 +13,7 @@ import pytest
 
 from digitcli import __version__, data, store
 
-from conftest import flat, invoke, sha256, tiny_arrays, write_npz
+from conftest import device, flat, invoke, sha256, tiny_arrays, write_npz
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], []])
@@ -62,7 +62,7 @@ def test_plain_progress_has_one_line_per_epoch_and_no_control_codes(tmp_path):
     assert "\x1b" not in result.output and "\r" not in result.output
     lines = result.stderr.splitlines()
     assert lines[0] == "Data: bundled MNIST (offline copy): 24,345 training and 10,000 test images"
-    assert lines[1] == "Model: mlp, 2 epochs, batch 128, lr 0.001, validation split 0.1, seed 0, on CPU"
+    assert lines[1] == f"Model: mlp, 2 epochs, batch 128, lr 0.001, validation split 0.1, seed 0, on {device()}"
     epoch_lines = [line for line in lines if line.startswith("epoch ")]
     assert [line.split()[1] for line in epoch_lines] == ["1/2", "2/2"]
     assert "val_acc" in epoch_lines[0]

@@ -10,7 +10,7 @@ from digitcli import checkpoint, models, store
 from digitcli.errors import BadOption
 from digitcli.tuning import display
 
-from conftest import flat, invoke, sha256
+from conftest import device, flat, invoke, sha256
 
 TINY_SEARCH = ["tune", "--model", "mlp", "--algorithm", "random", "--limit", "300", "--epochs", "1", "--progress", "plain"]
 
@@ -91,7 +91,7 @@ def test_new_train_options_land_in_metadata_show_model_and_tensorboard(tmp_path)
                     "--optimizer", "sgd", "--schedule", "cosine", "--output", str(output), "--progress", "none", "--tensorboard", str(logs))
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[1] == (
-        "Model: mlp, 1 epoch, batch 128, lr 0.001, validation split 0.1, seed 0, optimizer sgd, hidden 64,32, dropout 0.2, schedule cosine, on CPU"
+        f"Model: mlp, 1 epoch, batch 128, lr 0.001, validation split 0.1, seed 0, optimizer sgd, hidden 64,32, dropout 0.2, schedule cosine, on {device()}"
     )
     training = store.read_metadata(output)["training"]
     assert (training["optimizer"], training["hidden"], training["dropout"], training["width"]) == ("sgd", [64, 32], 0.2, None)
