@@ -15,7 +15,13 @@ from digitcli.web import server
 from digitcli.web.preparers import Preparers
 
 
-def test_accepted_connections_send_answers_at_once():
+def test_the_server_runs_on_uvloop_where_it_is_installed():
+    uvloop = pytest.importorskip("uvloop", reason="uvloop has no Windows build")
+    assert server._fast_loop() is uvloop.new_event_loop
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "the server's"])
+def test_accepted_connections_send_answers_at_once(loop):
     # With Nagle's algorithm on, an answer's body (written after its headers) waited about 40 ms
     # for the client's delayed ACK; asyncio turns it off only on sockets that say they are TCP.
     sock = server.bind("127.0.0.1", 0)
@@ -39,7 +45,8 @@ def test_accepted_connections_send_answers_at_once():
 
     try:
         assert sock.proto == socket.IPPROTO_TCP
-        assert asyncio.run(accepted_nodelay()) != 0
+        with asyncio.Runner(loop_factory=server._fast_loop() if loop == "the server's" else None) as runner:
+            assert runner.run(accepted_nodelay()) != 0
     finally:
         sock.close()
 
