@@ -1,7 +1,8 @@
 """Finding the one digit in a photo of paper.
 
 A phone photo holds more than the digit: the paper's edge and the desk, a cast
-shadow, coloured or grid paper, ruled lines, the box of a form. Ink is first
+shadow, coloured or grid paper, ruled lines, the box of a form. A sheet with
+a grainy desk around it is cut out first (digitcli/sheet.py). Ink is then
 measured against the paper's *local* level (a grey opening wider than the
 pen's strokes follows shadows, lamps and paper edges, but not the strokes),
 kept where it is clearly above the noise or connected to ink that is
@@ -27,6 +28,7 @@ import numpy as np
 from .frames import drop_boxes, drop_frames, drop_sides
 from .lines import cluster, drop_lines, inside, stroke_width
 from .preprocess import MIN_CONTRAST, strength as global_strength
+from .sheet import on_sheet
 
 SMALL = 64  # images this small (icons) are lit evenly enough for one global paper level
 COMPACT = 8  # a piece of ink is at least this many times as large as the square of its half-width (a stroke)
@@ -50,6 +52,8 @@ def find_digit(gray: np.ndarray, level: np.ndarray, floor: float) -> Found:
     """
     if max(gray.shape) < SMALL or plain(level, floor):
         return Found(global_strength(level, floor))  # an icon or a clean drawing: every pixel of ink is the digit's
+    if not _flat(level):  # a photo (a drawing has no desk): with a grainy desk around the sheet, the digit is on the sheet
+        level = on_sheet(level)
     level, floor = _local_level(level, floor)
     mask, strength = _threshold(level, floor)
     if mask is None:
