@@ -1,9 +1,11 @@
 """Straight lines among a photo's ink (ruled and grid lines, a box's sides), and mask helpers.
 
-Lines are found with OpenCV's probabilistic Hough transform at about 400 px.
-A line goes when it runs past the digit at both ends (a digit's own straight
-strokes end where the digit does), or when it is a printed line much fainter
-than the pen; where the pen crossed a line, the pen's ink stays.
+Lines are found with OpenCV's probabilistic Hough transform at about 400 px,
+at least 0.3 times as long as the ink away from the image border, and the
+collinear pieces of one line are joined. A line goes when it runs past the
+digit at both ends (a digit's own straight strokes end where the digit does),
+or when it is a printed line much fainter than the pen; where the pen crossed
+a line, the pen's ink stays.
 """
 
 from __future__ import annotations
