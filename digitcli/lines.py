@@ -1,9 +1,11 @@
 """Straight lines among a photo's ink (ruled and grid lines, a box's sides), and mask helpers.
 
-Lines are found with OpenCV's probabilistic Hough transform at about 400 px.
-A line goes when it runs past the digit at both ends (a digit's own straight
-strokes end where the digit does), or when it is a printed line much fainter
-than the pen; where the pen crossed a line, the pen's ink stays.
+Lines are found with OpenCV's probabilistic Hough transform at about 400 px,
+at least 0.3 times as long as the ink away from the image border, and the
+collinear pieces of one line are joined. A line goes when it runs past the
+digit at both ends (a digit's own straight strokes end where the digit does),
+or when it is a printed line much fainter than the pen; where the pen crossed
+a line, the pen's ink stays.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ def drop_lines(mask: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, bool]:
     if ys.size == 0:
         return mask, False
     h, w = mask.shape
+    within = np.nonzero(inside(mask))  # the ink's size, without the desk or a paper edge at the border
+    if within[0].size:
+        ys, xs = within
     scale = max(1.0, max(h, w) / 400)
     small = mask.view(np.uint8)
     if scale > 1:  # any ink in a pixel's area keeps it: thin lines stay whole
@@ -49,6 +54,7 @@ def drop_lines(mask: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, bool]:
     if not len(segments):
         return mask, False
     thickness = max(3, int(round(1.6 * stroke_width(mask) + 2 + scale)))
+    segments = _merge(segments, inked, 2.0 * scale + 1.0)
     lines = np.zeros_like(mask, dtype=np.uint8)
     for x1, y1, x2, y2 in segments:
         cv2.line(lines, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
@@ -118,6 +124,44 @@ def drop_lines(mask: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, bool]:
             line &= (level < 1.25 * np.median(along)).view(np.uint8)
         drop |= line
     return _without(mask, drop, thickness), family
+
+
+def _merge(segments: np.ndarray, inked: np.ndarray, tolerance: float) -> np.ndarray:
+    """Collinear segments of one line, found in pieces, joined into one where ink runs all along it.
+
+    A box's side found as two overlapping pieces, neither of which runs past the digit at both
+    ends, is one side that does. A slightly tilted line comes in pieces each a pixel or two off
+    the next: the line through the outermost ends found so far takes in the next pieces.
+    """
+    x1, y1, x2, y2 = segments.T
+    length = np.maximum(np.hypot(x2 - x1, y2 - y1), 1e-9)
+    direction = np.stack([x2 - x1, y2 - y1], axis=1) / length[:, None]
+    ends = np.stack([segments[:, :2], segments[:, 2:]], axis=1)  # (n, 2 ends, x y)
+    merged, used = [], np.zeros(len(segments), dtype=bool)
+    h, w = inked.shape
+    t = np.linspace(0, 1, 64)
+    for i in np.argsort(-length):
+        if used[i]:
+            continue
+        a, b, group = ends[i, 0], ends[i, 1], np.eye(len(segments), dtype=bool)[i]
+        for _ in range(3):
+            d = (b - a) / max(float(np.hypot(*(b - a))), 1e-9)
+            apart = np.abs((ends - a) @ (-d[1], d[0])).max(axis=1)
+            grown = ~used & (np.abs(direction @ d) > 0.998) & (apart <= tolerance)
+            if (grown == group).all():
+                break
+            group = grown | group
+            points = ends[group].reshape(-1, 2)
+            along = (points - a) @ d
+            a, b = points[np.argmin(along)], points[np.argmax(along)]
+        px, py = a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])
+        if group.sum() > 1 and inked[np.clip(py.astype(int), 0, h - 1), np.clip(px.astype(int), 0, w - 1)].mean() >= 0.75:
+            merged.append([*a, *b])
+            used |= group
+        else:
+            merged.append(segments[i])
+            used[i] = True
+    return np.array(merged, dtype=np.float64)
 
 
 def _printed(segments: np.ndarray, faint: np.ndarray, thickness: int, size: tuple[int, int]) -> tuple[np.ndarray, bool]:

@@ -1,7 +1,8 @@
 """Finding the one digit in a photo of paper.
 
 A phone photo holds more than the digit: the paper's edge and the desk, a cast
-shadow, coloured or grid paper, ruled lines, the box of a form. Ink is first
+shadow, coloured or grid paper, ruled lines, the box of a form. A sheet with
+a grainy desk around it is cut out first (digitcli/sheet.py). Ink is then
 measured against the paper's *local* level (a grey opening wider than the
 pen's strokes follows shadows, lamps and paper edges, but not the strokes),
 kept where it is clearly above the noise or connected to ink that is
@@ -9,10 +10,11 @@ kept where it is clearly above the noise or connected to ink that is
 that are judged one by one: pieces of the desk or of a paper edge touching the
 border, frames drawn around the digit, long straight ruled or grid lines
 crossing it, and components far from the main ink or much fainter than it
-are dropped. Loops stay open: nothing is filled.
+are dropped. Loops stay open: nothing is filled. A skipping pen's faint
+stretches come out as strong as its pressed ones.
 
-Lines are found in digitcli/lines.py. OpenCV does the image work; it is
-imported only where images are prepared.
+Lines are found in digitcli/lines.py, boxes in digitcli/frames.py. OpenCV
+does the image work; it is imported only where images are prepared.
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from .frames import drop_boxes, drop_frames, drop_sides
 from .lines import cluster, drop_lines, inside, stroke_width
 from .paper import MIN_CONTRAST, strength as global_strength
+from .sheet import on_sheet
 
 SMALL = 64  # images this small (icons) are lit evenly enough for one global paper level
 COMPACT = 8  # a piece of ink is at least this many times as large as the square of its half-width (a stroke)
 MAX_KERNEL = 31  # the local paper level is computed at a scale where its window is at most this wide
+EVEN = 0.3  # a stroke this strong (against the pen's full strength) or stronger comes out at full strength
 
 cv2.setNumThreads(1)  # one image per core is faster than one image on every core, and never oversubscribes
 
@@ -47,12 +52,38 @@ def find_digit(gray: np.ndarray, level: np.ndarray, floor: float) -> Found:
     """
     if max(gray.shape) < SMALL or plain(level, floor):
         return Found(global_strength(level, floor))  # an icon or a clean drawing: every pixel of ink is the digit's
+    if not _flat(level):  # a photo (a drawing has no desk): with a grainy desk around the sheet, the digit is on the sheet
+        level = on_sheet(level)
     level, floor = _local_level(level, floor)
     mask, strength = _threshold(level, floor)
     if mask is None:
         return Found(np.zeros_like(level, dtype=np.float32))
     keep, notes = _select(mask, strength, level)
-    return Found(np.where(keep, strength, 0.0).astype(np.float32), notes)
+    return Found(_even(np.where(keep, strength, 0.0)), notes)
+
+
+def _even(ink: np.ndarray) -> np.ndarray:
+    """Ink as strong along faint stretches as along pressed ones: each pixel against its stroke's core.
+
+    A skipping ballpoint's faded stretches reach a fraction of the pen's full
+    strength; MNIST's strokes are full white along their whole length. Each
+    pixel is divided by the strongest ink within about a stroke's width of it,
+    so a faint stretch's core comes out as strong as a pressed one's while
+    the soft edges of every stroke stay soft. Ink fainter than EVEN is raised
+    as much as that and no more: a faint smudge kept beside the digit stays
+    faint. Only the ink's box (and a pixel around it) is worked on.
+    """
+    ink = ink.astype(np.float32)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if rows.size == 0:
+        return ink
+    box = (slice(max(0, rows[0] - 1), rows[-1] + 2), slice(max(0, cols[0] - 1), cols[-1] + 2))
+    part = ink[box]
+    reach = int(np.clip(round(stroke_width(part > 0.5 * float(part.max()))), 1, 15))
+    peak = cv2.dilate(part, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1)))
+    even = np.zeros_like(ink)
+    even[box] = np.clip(part / np.maximum(peak, EVEN), 0.0, 1.0)
+    return even
 
 
 def plain(level: np.ndarray, floor: float) -> bool:
@@ -231,20 +262,6 @@ def _threshold(level: np.ndarray, floor: float) -> tuple[np.ndarray | None, np.n
 # --- judging the components ---------------------------------------------------------------
 
 
-@dataclass
-class Parts:
-    labels: np.ndarray
-    boxes: np.ndarray  # (n, 4) left, top, width, height
-    area: np.ndarray
-    mass: np.ndarray
-
-
-def _components(mask: np.ndarray, strength: np.ndarray) -> Parts:
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
-    mass = np.bincount(labels.ravel(), weights=strength.ravel(), minlength=count)
-    return Parts(labels, stats[:, :4].astype(np.int64), stats[:, 4].astype(np.int64), mass)
-
-
 def _select(mask: np.ndarray, strength: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """The digit's pixels among the ink mask's, and notes on what else was seen."""
     mask, printed = drop_lines(mask, level)  # first: ruled and grid lines tie the digit to the border
@@ -252,7 +269,7 @@ def _select(mask: np.ndarray, strength: np.ndarray, level: np.ndarray) -> tuple[
         mask &= level >= 0.4 * float(np.percentile(level[mask], 99))
     mask = _drop_border_pieces(mask)
     mask, notes = _main_mass(mask, strength)
-    mask = _drop_frames(mask, strength)
+    mask = drop_sides(drop_frames(drop_boxes(mask), strength))
     mask, more = _main_mass(mask, strength)
     return mask, notes or more
 
@@ -276,23 +293,6 @@ def _drop_border_pieces(mask: np.ndarray) -> np.ndarray:
         # Ink inside is something (more than noise) when it is at least a small digit's worth.
         if border[1:].any() and np.count_nonzero(rest) >= max(20, h * w / 5000):
             return rest
-    return mask
-
-
-def _drop_frames(mask: np.ndarray, strength: np.ndarray) -> np.ndarray:
-    """Drop frames drawn around the digit (a form's box, a circle)."""
-    parts = _components(mask, strength)
-    if len(parts.mass) <= 1:
-        return mask
-    # A separate frame: a hollow component whose box holds a good share of ink.
-    order = np.argsort(-parts.mass[1:]) + 1
-    for i in order[:4]:
-        l, t, wd, ht = parts.boxes[i]
-        others = np.arange(1, len(parts.mass)) != i
-        l2, t2, w2, h2 = parts.boxes[1:].T
-        inside = others & (l2 > l) & (t2 > t) & (l2 + w2 < l + wd) & (t2 + h2 < t + ht)
-        if parts.area[i] < 0.35 * wd * ht and parts.mass[1:][inside].sum() >= 0.15 * parts.mass[i]:
-            mask = mask & (parts.labels != i)
     return mask
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageFilter
 
-from digitcli import preprocess
+from digitcli import preprocess, sheet
 
 from test_photos import H, W, clean, correlation, draw
 
@@ -33,3 +33,29 @@ def test_the_grain_of_a_light_desk_around_the_sheet_is_not_taken_for_the_digit()
     """A desk lighter than the sheet's shadowed side but grainy: its specks near the sheet's edges go."""
     x = preprocess.to_mnist(sheet_on_a_desk("8", 0.65, seed=1))
     assert correlation(x, clean("8", 3)) > 0.8
+
+
+def test_the_sheet_is_found_where_a_rough_desk_lies_around_it_and_not_on_paper_alone():
+    rng = np.random.default_rng(2)
+    level = rng.normal(0, 0.01, (H, W)).astype(np.float32)
+    desk = np.ones((H, W), bool)
+    desk[60:420, 160:480] = False
+    level[200:210, 250:400] += 0.12  # a faint stroke, standing out less than the desk's grain
+    rough = level + np.where(desk, np.kron(rng.normal(0, 0.05, (H // 6 + 1, W // 6 + 1)), np.ones((6, 6)))[:H, :W], 0)
+    paper = sheet.sheet(rough.astype(np.float32))
+    assert paper is not None and paper[100:380, 200:440].all() and not paper[desk].any()
+    assert sheet.sheet(level) is None  # paper all over the frame
+    rough[200:210, 250:400] += 0.5  # a pen much stronger than the grain: the desk hides nothing
+    assert sheet.sheet(rough.astype(np.float32)) is None
+
+
+def test_a_faint_digit_on_a_sheet_on_a_desk_grainier_than_its_strokes_is_the_digit():
+    """The desk's grain stands out from it more than the faint pen does, and covers most of the frame."""
+    rng = np.random.default_rng(3)
+    ink = draw("3", 3) * 0.25
+    grain = np.kron(rng.normal(0, 1, (H // 5 + 1, W // 5 + 1)), np.ones((5, 5)))[:H, :W]
+    yy, xx = np.mgrid[0:H, 0:W]
+    on_sheet = (np.abs(xx - W / 2) < 160) & (np.abs(yy - H / 2) < 200)
+    scene = np.where(on_sheet, 0.9 * (1 - ink) + 0.1 * ink, 0.5 * (1 + 0.3 * grain)) + rng.normal(0, 0.01, (H, W))
+    image = Image.fromarray((np.clip(scene, 0, 1) * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.8))
+    assert correlation(preprocess.to_mnist(image), clean("3", 3)) > 0.8
