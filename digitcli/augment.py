@@ -54,21 +54,21 @@ def augment_batch(images, seed, augmentation: Augmentation):
     high = strong * math.log(wide.largest) + (1 - strong) * math.log(mild.largest)
     zoom = tf.exp(low + uniform((n,), 3) * (high - low))
     out = _affine(images, draws[:, 0], zoom, draws[:, 1], draws[:, 2], draws[:, 3])
+    # Each distortion is computed only for the images drawn for it.
     if augmentation.elastic:
-        out = _only(out, uniform((n,), 4) * augmentation.elastic * gets[:, 0], lambda x, amount: _bend(x, amount, seeds[5]))
+        out = _only(out, uniform((n,), 4) * augmentation.elastic * gets[:, 0], lambda x, amount, _: _bend(x, amount, seeds[5], augmentation.bend_grids))
     if augmentation.stroke:
         # Half the changed strokes get the full change, the rest a blend toward it.
         amount = tf.clip_by_value(2 * uniform((n,), 6, low=-1.0), -1.0, 1.0) * augmentation.stroke * gets[:, 1]
-        out = _stroke(out, amount[:, None, None], uniform((n, 2), 11) < 0.5)
+        sides = uniform((n, 2), 11) < 0.5
+        out = _only(out, amount, lambda x, amount, chosen: _stroke(x, amount[:, None, None], tf.gather(sides, chosen), math.ceil(augmentation.stroke)))
     if augmentation.blur:
-        out = _only(out, uniform((n,), 7) * augmentation.blur * gets[:, 2], _blur)
+        out = _only(out, uniform((n,), 7) * augmentation.blur * gets[:, 2], lambda x, sigma, _: _blur(x, sigma))
     if augmentation.noise:
-        sigma = uniform((n,), 8) * augmentation.noise * gets[:, 3]
-        out += sigma[:, None, None] * tf.random.stateless_normal(tf.shape(out), seed=seeds[9])
+        noisy = lambda x, sigma, _: x + sigma[:, None, None] * tf.random.stateless_normal(tf.shape(x), seed=seeds[9])
+        out = _only(out, uniform((n,), 8) * augmentation.noise * gets[:, 3], noisy)
     if augmentation.specks:
-        fraction = (uniform((n,), 10) * augmentation.specks * gets[:, 4])[:, None, None]
-        draws = tf.random.stateless_uniform(tf.shape(out), seed=seeds[10] + 1)  # a second stream beside the fractions' draws
-        out = tf.where(draws < fraction / 2, 1.0, tf.where(draws < fraction, 0.0, out))
+        out = _only(out, uniform((n,), 10) * augmentation.specks * gets[:, 4], lambda x, fraction, _: _specks(x, fraction, seeds[10] + 1))
     return tf.clip_by_value(out, 0.0, 1.0)
 
 
@@ -109,18 +109,35 @@ def _affine(images, angle, zoom, shear, dx, dy):
 
 
 def _only(images, amount, change):
-    """`change(some_images, their_amounts)` applied only to the images whose amount is above 0; the rest unchanged."""
-    chosen = tf.where(amount > 0)[:, 0]
-    changed = change(tf.gather(images, chosen), tf.gather(amount, chosen))
+    """`change(some_images, their_amounts, their_indices)` applied only to the images whose amount is not 0; the rest unchanged."""
+    chosen = tf.where(amount != 0)[:, 0]
+    changed = change(tf.gather(images, chosen), tf.gather(amount, chosen), chosen)
     return tf.tensor_scatter_nd_update(images, chosen[:, None], changed)
 
 
-def _bend(images, amount, seed):
-    """Elastic bends of up to `amount` pixels per image, from a coarse random field upsampled smoothly."""
-    coarse = tf.random.stateless_uniform((2, tf.shape(images)[0], COARSE, COARSE), seed=seed, minval=-1.0, maxval=1.0)
-    # Bicubic upsampling is separable: up.T @ coarse @ up, with `up` the upsampled unit vectors.
-    up = tf.image.resize(tf.eye(COARSE)[:, :, None, None], (SIDE, 1), method="bicubic")[..., 0, 0]  # (4, 28)
-    field = tf.einsum("ir,knij,jc->knrc", up, coarse * amount[:, None, None], up)
+def _specks(images, fraction, seed):
+    """A `fraction` of each image's pixels set to ink (1) or paper (0), half each."""
+    draws = tf.random.stateless_uniform(tf.shape(images), seed=seed)
+    fraction = fraction[:, None, None]
+    return tf.where(draws < fraction / 2, 1.0, tf.where(draws < fraction, 0.0, images))
+
+
+def _bend(images, amount, seed, grids=(COARSE,)):
+    """Elastic bends of up to `amount` pixels per image, from a coarse random field upsampled smoothly.
+
+    Each image's field is drawn on a grid of one of the sizes `grids` (drawn per
+    image): the finer the grid, the narrower each bend, and the smaller (as
+    `amount` x 4 / size), so that fine bends do not tear strokes apart.
+    """
+    n = tf.shape(images)[0]
+    which = tf.random.stateless_uniform((n,), seed=seed + 2, maxval=len(grids), dtype=tf.int32)
+    field = 0.0
+    for i, size in enumerate(grids):
+        coarse = tf.random.stateless_uniform((2, n, size, size), seed=seed + i, minval=-1.0, maxval=1.0)
+        coarse *= (amount * (COARSE / size) * tf.cast(which == i, tf.float32))[:, None, None]
+        # Bicubic upsampling is separable: up.T @ coarse @ up, with `up` the upsampled unit vectors.
+        up = tf.image.resize(tf.eye(size)[:, :, None, None], (SIDE, 1), method="bicubic")[..., 0, 0]  # (size, 28)
+        field += tf.einsum("ir,knij,jc->knrc", up, coarse, up)
     rows, cols = tf.meshgrid(tf.range(SIDE, dtype=tf.float32), tf.range(SIDE, dtype=tf.float32), indexing="ij")
     return _bilinear(images, rows[None] + field[0], cols[None] + field[1])
 
@@ -153,21 +170,37 @@ def _bilinear(images, rows, cols):
     return out
 
 
-def _stroke(images, amount, sides):
-    """Thicker strokes (amount > 0) or thinner ones (< 0), blended by |amount| toward the full change.
+def _stroke(images, amount, sides, steps: int = 1):
+    """Thicker strokes (amount > 0) or thinner ones (< 0) by up to `steps` steps, blended by |amount|.
 
-    Thicker: a grey dilation with a 3 x 3 cross (the pixel and its 4 neighbours).
-    Thinner: a grey erosion with an L of three pixels, the pixel and one neighbour
+    One step thicker: a grey dilation with a 3 x 3 cross (the pixel and its 4 neighbours).
+    One step thinner: a grey erosion with an L of three pixels, the pixel and one neighbour
     across and one up or down, on the sides drawn per image (`sides`, (n, 2) booleans).
+    |amount| between k and k + 1 takes k full steps and blends toward the next.
     """
+    out, thick, thin = images, images, images
+    for step in range(steps):
+        thicker, thinner = _dilated(thick), _eroded(thin, sides)
+        out += tf.clip_by_value(amount - step, 0.0, 1.0) * (thicker - thick) + tf.clip_by_value(-amount - step, 0.0, 1.0) * (thinner - thin)
+        thick, thin = thicker, thinner
+    return out
+
+
+def _neighbours(images):
     padded = tf.pad(images, [[0, 0], [1, 1], [1, 1]])
-    up, down = padded[:, :SIDE, 1:-1], padded[:, 2:, 1:-1]
-    left, right = padded[:, 1:-1, :SIDE], padded[:, 1:-1, 2:]
-    thicker = tf.maximum(tf.maximum(images, tf.maximum(up, down)), tf.maximum(left, right))
+    return padded[:, :SIDE, 1:-1], padded[:, 2:, 1:-1], padded[:, 1:-1, :SIDE], padded[:, 1:-1, 2:]
+
+
+def _dilated(images):
+    up, down, left, right = _neighbours(images)
+    return tf.maximum(tf.maximum(images, tf.maximum(up, down)), tf.maximum(left, right))
+
+
+def _eroded(images, sides):
+    up, down, left, right = _neighbours(images)
     vertical = tf.where(sides[:, 0, None, None], up, down)
     across = tf.where(sides[:, 1, None, None], left, right)
-    thinner = tf.minimum(images, tf.minimum(vertical, across))
-    return images + tf.nn.relu(amount) * (thicker - images) + tf.nn.relu(-amount) * (thinner - images)
+    return tf.minimum(images, tf.minimum(vertical, across))
 
 
 def training_batches(x, y, batch_size: int, seed: int, augmentation: Augmentation = Augmentation()):

@@ -86,9 +86,22 @@ def test_stroke_changes_make_each_digit_only_thicker_or_only_thinner():
     assert (new_ink[thicker & ~thinner] > ink[thicker & ~thinner]).all()
 
 
-def test_elastic_bends_move_ink_but_keep_the_digit():
+def test_a_second_stroke_step_goes_further_the_same_way():
+    images = data.load("bundled").x_train[:32].astype(np.float32) / 255
+    sides = np.random.default_rng(0).random((32, 2)) < 0.5
+    stroke = lambda amount: augment._stroke(images, np.full((32, 1, 1), amount, np.float32), sides, steps=2).numpy()
+    ink = lambda x: x.sum(axis=(1, 2))
+    for one, two in ((stroke(1.0), stroke(2.0)), (stroke(-1.0), stroke(-2.0))):
+        np.testing.assert_allclose(stroke(0.0), images)
+        assert ((ink(one) - ink(images)) * (ink(two) - ink(one)) > 0).all()  # each step changes every digit further, the same way
+    np.testing.assert_allclose(stroke(1.5), (stroke(1.0) + stroke(2.0)) / 2, atol=1e-6)  # between steps: a blend
+    np.testing.assert_allclose(stroke(-1.0), augment._stroke(images, np.full((32, 1, 1), -1.0, np.float32), sides).numpy())
+
+
+@pytest.mark.parametrize("grids", [(4,), (4, 7)])
+def test_elastic_bends_move_ink_but_keep_the_digit(grids):
     images = gamma_shapes(64)
-    bent = augment.augment_batch(images, (6, 7), Augmentation(warp=STILL, strong=1.0, strong_warp=STILL, elastic=2.5)).numpy()
+    bent = augment.augment_batch(images, (6, 7), Augmentation(warp=STILL, strong=1.0, strong_warp=STILL, elastic=2.5, bend_grids=grids)).numpy()
     moved = np.abs(bent - images).sum(axis=(1, 2))
     assert (moved > 1).mean() > 0.9  # the bend of each image is drawn from none up to the maximum
     assert (np.abs(bent.sum(axis=(1, 2)) - images.sum(axis=(1, 2))) < 0.5 * images.sum(axis=(1, 2))).all()  # bends stretch and squeeze strokes
