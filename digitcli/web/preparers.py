@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import ctypes
 import multiprocessing
+import platform
 import signal
 import threading
 from multiprocessing.connection import Connection
@@ -25,12 +27,17 @@ from multiprocessing.connection import Connection
 from .. import batch
 
 STOPPED = "could not be prepared: the worker process preparing it stopped"
+# glibc's mallopt parameters, and what a worker keeps: its heap grows by 16 MiB, shrinks only past
+# 128 MiB free, and serves blocks up to 8 MiB (a phone photo's arrays are larger and still mapped apart).
+M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
+KEEP = {M_TRIM_THRESHOLD: 128 << 20, M_TOP_PAD: 16 << 20, M_MMAP_THRESHOLD: 8 << 20}
 
 
 def _work(connection: Connection) -> None:
     """A worker's life: prepare each image sent, until the pipe closes."""
     # Ctrl-C reaches the whole process group; the server stops its workers itself, without their tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _keep_freed_memory()
     from .. import photo  # noqa: F401  (OpenCV loaded before the first request, not during it)
 
     connection.send(None)  # ready
@@ -40,6 +47,20 @@ def _work(connection: Connection) -> None:
         except (EOFError, OSError):  # the server closed the pipe
             return
         connection.send(batch.prepare_one(source))
+
+
+def _keep_freed_memory() -> None:
+    """Keep freed memory for the next image rather than give it back to the system (glibc only).
+
+    glibc hands large freed blocks (the decoded canvas, the preparation's arrays)
+    back at once, so each image paid again for fresh zeroed pages: with 8 clients
+    about a fifth of a worker's CPU time.
+    """
+    if platform.libc_ver()[0] != "glibc":
+        return
+    libc = ctypes.CDLL(None)
+    for parameter, value in KEEP.items():
+        libc.mallopt(parameter, value)
 
 
 class Worker:
