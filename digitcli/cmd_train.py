@@ -10,7 +10,7 @@ import typer
 from rich.text import Text
 
 from .errors import BadOption, OutputError
-from .models import DEFAULT_DROPOUT, DEFAULT_HIDDEN, DEFAULT_OPTIMIZER, OPTIMIZERS, RECIPES, SCHEDULES
+from .models import AUGMENTATIONS, DEFAULT_DROPOUT, DEFAULT_HIDDEN, DEFAULT_OPTIMIZER, OPTIMIZERS, RECIPES, SCHEDULES
 from .ui import DEFAULT_MODEL_PATH, DataOption, TensorBoardOption, err, load_data, out, say, user_errors
 
 
@@ -38,7 +38,9 @@ def _per_model(field: str) -> str:
 
 
 def _dropout_defaults() -> str:
-    return ", ".join(f"{rate:g} for {name}" for name, rate in DEFAULT_DROPOUT.items())
+    text = ", ".join(f"{rate:g} for {name}" for name, rate in DEFAULT_DROPOUT.items())
+    own = [f"{a.dropout:g} with --augment {name}" for name, a in AUGMENTATIONS.items() if a.dropout is not None]
+    return ", ".join([text, *own])
 
 
 def _positive(value: Optional[float]) -> Optional[float]:

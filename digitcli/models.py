@@ -33,6 +33,7 @@ class Augmentation:
     noise: float = 0.0  # Gaussian sigma on [0, 1]
     specks: float = 0.0  # fraction of pixels set to ink or paper
     each: float = 1.0  # chance that a strongly augmented image gets each of the distortions above
+    dropout: float | None = None  # the cnn's dropout with these images (None: DEFAULT_DROPOUT's)
 
 
 @dataclass(frozen=True)
@@ -68,14 +69,14 @@ RECIPES = {
 AUGMENTATIONS = {
     # Mild warps of every image: the best clean accuracy.
     "standard": Augmentation(),
-    # Two in five images as they nearly are, the rest tilted up to 75 degrees, slanted, resized
+    # Half the images as they nearly are, the rest tilted up to 75 degrees, slanted, resized
     # between half and 1.35 times and moved up to 6 pixels, and each with odds of one in five
     # bent (wide or narrow bends), thinned or thickened by up to one and a half steps, blurred,
     # noisy or specked: digits as people write and scan them, each still readable (every
     # distortion at once made too many unreadable, and the model learned less from them).
     # The ranges and the ways they are drawn differ from the fixed points of `digits robustness`.
     "strong": Augmentation(
-        strong=0.6,
+        strong=0.5,
         strong_warp=Warp(degrees=75, smallest=0.5, largest=1.35, shear=0.6, shift=6.0),
         elastic=7.0,
         bend_grids=(4, 7),
@@ -84,6 +85,9 @@ AUGMENTATIONS = {
         noise=0.4,
         specks=0.12,
         each=0.2,
+        # Distorted images regularise enough: dropout on top left the net short of
+        # fitting even the clean training digits (99.1 %), and cost clean test accuracy.
+        dropout=0.0,
     ),
 }
 DEFAULT_MODEL = "cnn"
@@ -91,6 +95,14 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 DEFAULT_OPTIMIZER = "adam"
 DEFAULT_HIDDEN = (128,)  # the mlp's hidden layers: the README recipe's one layer of 128
 DEFAULT_DROPOUT = {"mlp": 0.0, "cnn": 0.3}  # the rate before the output layer
+
+
+def default_dropout(model: str, augment: str | None) -> float:
+    """The dropout rate `model` trains with by default, given its augmentation (an AUGMENTATIONS name or None)."""
+    own = AUGMENTATIONS[augment].dropout if augment else None
+    return DEFAULT_DROPOUT[model] if own is None else own
+
+
 SGD_MOMENTUM = 0.9  # with Nesterov's correction
 SCHEDULES = ("constant", "cosine")  # the learning rate: fixed, or warmed up then decayed along a cosine
 WARMUP_FRACTION = 0.1  # of all training steps, for the "cosine" schedule

@@ -6,6 +6,7 @@ this sequence, so it lives here once.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from . import checkpoint, data, interrupts, lite, store
@@ -85,12 +86,19 @@ def describe(config: train_mod.TrainConfig) -> str:
         f"{resolved.model}, {resolved.epochs} epoch{'' if resolved.epochs == 1 else 's'}, batch {resolved.batch_size}, "
         f"lr {resolved.lr:g}, validation split {resolved.val_split:g}, seed {resolved.seed}"
     )
-    default = train_mod.TrainConfig(model=resolved.model).resolved()
+    default = _defaults(resolved)
     for name in ("optimizer", "hidden", "dropout", "width", "schedule", "augment"):
         value = getattr(resolved, name)
         if value != getattr(default, name):
             text += f", {name} {format_value(value)}"
     return text
+
+
+def _defaults(resolved: train_mod.TrainConfig) -> train_mod.TrainConfig:
+    """What `digits train --model M` gives, but with the options that follow from the augmentation (dropout) as `resolved` has them."""
+    default = train_mod.TrainConfig(model=resolved.model).resolved()
+    following = train_mod.TrainConfig(model=resolved.model, augment=resolved.augment).resolved()
+    return replace(following, augment=default.augment)
 
 
 def format_value(value) -> str:
@@ -105,7 +113,7 @@ def format_value(value) -> str:
 def command(config: train_mod.TrainConfig, output: Path | None = None) -> str:
     """The `digits train ...` command that trains this configuration."""
     resolved = config.resolved()
-    default = train_mod.TrainConfig(model=resolved.model).resolved()
+    default = _defaults(resolved)
     parts = ["digits train", f"--model {resolved.model}"]
     for name in ("epochs", "batch_size", "lr", "optimizer", "hidden", "dropout", "width", "schedule", "augment", "val_split", "seed", "limit"):
         value = getattr(resolved, name)

@@ -50,6 +50,7 @@ class TrainConfig:
         """A copy with the model's defaults filled in."""
         recipe = models.RECIPES[self.model]
         mlp = self.model == "mlp"
+        augment = recipe.augment if self.augment is None else self.augment
         return TrainConfig(
             model=self.model,
             epochs=self.epochs or recipe.epochs,
@@ -60,10 +61,10 @@ class TrainConfig:
             limit=self.limit,
             optimizer=self.optimizer,
             hidden=[int(n) for n in self.hidden or models.DEFAULT_HIDDEN] if mlp else None,
-            dropout=models.DEFAULT_DROPOUT[self.model] if self.dropout is None else self.dropout,
+            dropout=models.default_dropout(self.model, augment) if self.dropout is None else self.dropout,
             width=None if mlp else (self.width or 1.0),
             schedule=self.schedule or recipe.schedule,
-            augment=recipe.augment if self.augment is None else self.augment,
+            augment=augment,
         )
 
     def build_options(self) -> dict:

@@ -185,12 +185,23 @@ def test_the_strong_augmentation_is_kept_in_the_model_file_and_shown(tmp_path):
     result = invoke("train", "--augment", "strong", "--epochs", "1", "--limit", "300", "--output", str(target), "--progress", "plain")
     assert result.exit_code == 0, result.output
     assert f"Model: cnn, 1 epoch, batch 128, lr 0.003, validation split 0.1, seed 0, augment strong, on {device()}" in result.stderr.splitlines()
-    assert store.read_metadata(target)["training"]["augment"] == "strong"
+    training = store.read_metadata(target)["training"]
+    assert (training["augment"], training["dropout"]) == ("strong", 0.0)  # the strong images' own dropout
     described = invoke("show", "model", "--model", str(target))
     assert described.exit_code == 0
     assert "augment strong" in " ".join(described.stdout.replace("│", " ").split())
     config = train.TrainConfig(epochs=1, limit=300, augment="strong")
     assert pipeline.command(config) == "digits train --model cnn --epochs 1 --augment strong --limit 300"
+
+
+def test_dropout_follows_the_augmentation_unless_given():
+    assert train.TrainConfig().resolved().dropout == models.DEFAULT_DROPOUT["cnn"] == 0.3
+    assert train.TrainConfig(augment="strong").resolved().dropout == 0.0
+    given = train.TrainConfig(augment="strong", dropout=0.3)
+    assert given.resolved().dropout == 0.3
+    assert pipeline.describe(given) == "cnn, 15 epochs, batch 128, lr 0.003, validation split 0.1, seed 0, dropout 0.3, augment strong"
+    assert pipeline.command(given) == "digits train --model cnn --dropout 0.3 --augment strong"
+    assert pipeline.command(train.TrainConfig(dropout=0.0)) == "digits train --model cnn --dropout 0"
 
 
 def test_augment_names_the_recipes_and_applies_to_the_cnn_only():
