@@ -53,7 +53,7 @@ def find_digit(gray: np.ndarray, level: np.ndarray, floor: float) -> Found:
     if max(gray.shape) < SMALL or plain(level, floor):
         return Found(global_strength(level, floor))  # an icon or a clean drawing: every pixel of ink is the digit's
     if not _flat(level):  # a photo (a drawing has no desk): with a grainy desk around the sheet, the digit is on the sheet
-        level = on_sheet(level)
+        level = on_sheet(level, gray)
     level, floor = _local_level(level, floor)
     mask, strength = _threshold(level, floor)
     if mask is None:

@@ -21,13 +21,15 @@ ROUGH = 1.8  # the desk is at least this many times as rough as the sheet
 GRAIN = 0.8  # and its grain stands out at least this much against the strongest ink on the sheet
 
 
-def on_sheet(level: np.ndarray) -> np.ndarray:
+def on_sheet(level: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray:
     """The ink's strength `level` cut to the sheet of paper (and a margin) when a grainy desk lies around it.
 
     Else `level` as it is. The noise and the ink's strength are then measured on the sheet, not on
     the desk; the desk left in the cut is made as rough as the paper.
     """
-    paper = sheet(level)
+    paper, grainy = sheet(level), True
+    if paper is None and gray is not None:
+        paper, grainy = sheet_by_edge(gray), False
     if paper is None or not paper.any():
         return level
     h, w = level.shape
@@ -37,10 +39,35 @@ def on_sheet(level: np.ndarray) -> np.ndarray:
     level, near = level[cut], paper[cut]
     if near.all():
         return level
+    if not grainy:
+        return _extended(level, near, margin // 2)
     # The desk beyond the sheet's edge is made as rough as the paper: moved to its level, clipped to its range.
     on, off = _sample(level[near]), _sample(level[~near])
     low, centre, high = np.percentile(on, [2, 50, 98])
     return np.where(near, level, np.clip(level + (centre - np.median(off)), low, high)).astype(np.float32)
+
+
+def _extended(level: np.ndarray, near: np.ndarray, cell: int) -> np.ndarray:
+    """`level` on the sheet `near` (whole cells of `cell` px); beyond it, the paper carried on smoothly, with its noise.
+
+    Each cell off the sheet takes the paper's level in the nearest cell on it (its median, which a
+    stroke crossing the cell does not move). The noise is the fine detail of `level` (against its
+    5 px median, which keeps a step's edge as it is), clipped to the paper's own spread. No desk and
+    no edge are left.
+    """
+    h, w = level.shape
+    rows, cols = -(-h // cell), -(-w // cell)
+    padded = np.pad(level.astype(np.float32), ((0, rows * cell - h), (0, cols * cell - w)), mode="edge")
+    seen = near[::cell, ::cell]
+    blocks = padded.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3)[seen].reshape(-1, cell * cell)
+    middle = cell * cell // 2
+    _, nearest = cv2.distanceTransformWithLabels((~seen).view(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+    values = np.zeros(int(nearest.max()) + 1, np.float32)
+    values[nearest[seen]] = np.partition(blocks, middle, axis=1)[:, middle]
+    around = cv2.resize(cv2.blur(values[nearest], (3, 3)), (cols * cell, rows * cell), interpolation=cv2.INTER_LINEAR)[:h, :w]
+    detail = level - cv2.medianBlur(level.astype(np.float32), 5)
+    spread = 3 * 1.4826 * float(np.median(np.abs(_sample(detail[near]))))
+    return np.where(near, level, around + np.clip(detail, -spread, spread)).astype(np.float32)
 
 
 def _sample(values: np.ndarray, size: int = 65_536) -> np.ndarray:
@@ -114,3 +141,55 @@ def _full_size(cells: np.ndarray, cell: int, shape: tuple[int, int], erode: bool
     rows, cols = small.shape
     full[: rows * cell, : cols * cell] = cv2.resize(small, (cols * cell, rows * cell), interpolation=cv2.INTER_NEAREST)
     return full.astype(bool)
+
+
+SHARP = 0.5  # across a sheet's edge, a 5 px window spans at least this share of the step (a shadow's edge is soft)
+STEP = 0.08  # the desk is at least this much darker than the sheet
+
+
+def sheet_by_edge(gray: np.ndarray) -> np.ndarray | None:
+    """A mask of a sheet lying on a darker desk in the luminance `gray`, inside a sharp edge; else None.
+
+    The pen's strokes, a box and ruled lines are first closed away (they are narrower than two cells).
+    A cell is on an edge where a 5 px window in it spans most of the step seen around it: the sheet's
+    edge is sharp, nearly the whole step from the paper to the desk happens within a few pixels; a
+    cast shadow's edge and a lamp's falloff are soft. The sheet is the region of cells the edges part
+    off around the frame's centre, with what is written on it taken in: nearly convex (a
+    quadrilateral, maybe cut by the frame), with a darker desk beyond its edge.
+    """
+    h, w = gray.shape
+    cell = max(4, max(h, w) // CELLS)
+    rows, cols = h // cell, w // cell
+    if min(rows, cols) < 8:
+        return None
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * cell + 1, 2 * cell + 1))
+    smooth = cv2.GaussianBlur(cv2.morphologyEx(gray.astype(np.float32), cv2.MORPH_CLOSE, kernel), (0, 0), 1.0)
+    square = np.ones((5, 5), np.uint8)
+    fine = _cells(cv2.dilate(smooth, square) - cv2.erode(smooth, square), cell).max(axis=(1, 3))
+    cells = _cells(smooth, cell)
+    around = np.ones((3, 3), np.uint8)
+    wide = cv2.dilate(cells.max(axis=(1, 3)), around) - cv2.erode(cells.min(axis=(1, 3)), around)
+    edge = (fine >= SHARP * wide) & (wide >= STEP)
+    count, labels = cv2.connectedComponents((~edge).view(np.uint8), connectivity=4)
+    centre = labels[rows // 2, cols // 2]
+    if count <= 2 or centre == 0:
+        return None
+    paper = _filled(labels == centre)
+    near = cv2.dilate(paper.view(np.uint8), around).astype(bool)
+    beyond = cv2.dilate(near.view(np.uint8), around, iterations=2).astype(bool) & ~near
+    if paper.mean() < 0.2 or beyond.mean() < 0.01:
+        return None
+    outline = max(cv2.findContours(paper.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0], key=cv2.contourArea)
+    if cv2.contourArea(outline) < 0.9 * cv2.contourArea(cv2.convexHull(outline)):
+        return None  # not a quadrilateral: not a sheet
+    tone = cells.mean(axis=(1, 3))
+    inner = paper & ~cv2.erode(paper.view(np.uint8), around, iterations=2).astype(bool)
+    if float(np.median(tone[inner])) - float(np.median(tone[beyond])) < STEP:
+        return None  # no darker desk beyond the edge
+    return _full_size(paper, cell, (h, w))
+
+
+def _cells(image: np.ndarray, cell: int) -> np.ndarray:
+    """The image cut into whole cells: an array (rows, cell, cols, cell)."""
+    rows, cols = image.shape[0] // cell, image.shape[1] // cell
+    return image[: rows * cell, : cols * cell].reshape(rows, cell, cols, cell)
