@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-HOLLOW = 0.35  # a frame covers less than this share of its box (a digit's blob covers more)
+HOLLOW = 0.4  # a frame covers less than this share of its box (a digit's blob covers more)
 BAR = 4.0  # a straight bar is at least this many times as long as it is wide
 
 

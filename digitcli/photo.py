@@ -2,7 +2,8 @@
 
 A phone photo holds more than the digit: the paper's edge and the desk, a cast
 shadow, coloured or grid paper, ruled lines, the box of a form. A sheet with
-a grainy desk around it is cut out first (digitcli/sheet.py). Ink is then
+a desk around it (grainy, or darker past its sharp edge) is cut out first
+(digitcli/sheet.py). Ink is then
 measured against the paper's *local* level (a grey opening wider than the
 pen's strokes follows shadows, lamps and paper edges, but not the strokes),
 kept where it is clearly above the noise or connected to ink that is

@@ -1,4 +1,4 @@
-"""The sheet of paper in a photo, when a grainy desk shows around it.
+"""The sheet of paper in a photo, when a desk shows around it.
 
 Paper is smooth: at the scale of a few strokes' widths its grey level varies
 by the camera's noise alone. A desk's grain (wood, cork, fabric) varies much
@@ -6,7 +6,10 @@ more, at about the pen's scale, and can stand out as much as a faint pen's
 strokes, or more. The sheet is then the largest smooth region, with what is
 written on it (its holes) taken in, when a broad region around it running out
 of the frame is clearly rougher and its grain about as strong as the ink on
-the sheet; the digit is looked for on the sheet only.
+the sheet. A smooth desk is darker than the sheet, past the sheet's sharp edge
+(`sheet_by_edge`); its step can stand out far more than a faint pen, and a
+desk filling most of the frame can pass for the paper. Either way the digit is
+looked for on the sheet only, the desk beyond it made paper.
 """
 
 from __future__ import annotations
@@ -22,29 +25,24 @@ GRAIN = 0.8  # and its grain stands out at least this much against the strongest
 
 
 def on_sheet(level: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray:
-    """The ink's strength `level` cut to the sheet of paper (and a margin) when a grainy desk lies around it.
+    """The ink's strength `level` cut to the sheet of paper (and a margin) when a desk lies around it.
 
-    Else `level` as it is. The noise and the ink's strength are then measured on the sheet, not on
-    the desk; the desk left in the cut is made as rough as the paper.
+    The sheet is found on a grainy desk by its smoothness (`sheet`), else on a darker desk by its
+    sharp edge in the luminance `gray` (`sheet_by_edge`); else `level` is returned as it is. The noise,
+    the ink's polarity and strength are then measured on the sheet, not on the desk; the desk left in
+    the cut becomes paper (`_extended`).
     """
-    paper, grainy = sheet(level), True
+    paper = sheet(level)
     if paper is None and gray is not None:
-        paper, grainy = sheet_by_edge(gray), False
+        paper = sheet_by_edge(gray)
     if paper is None or not paper.any():
         return level
     h, w = level.shape
-    margin = 2 * max(4, max(h, w) // CELLS)
+    cell = max(4, max(h, w) // CELLS)  # both finders work on this grid: the cut stays on it
     rows, cols = np.flatnonzero(paper.any(axis=1)), np.flatnonzero(paper.any(axis=0))
-    cut = (slice(max(0, rows[0] - margin), rows[-1] + 1 + margin), slice(max(0, cols[0] - margin), cols[-1] + 1 + margin))
+    cut = (slice(max(0, rows[0] - 2 * cell), rows[-1] + 1 + 2 * cell), slice(max(0, cols[0] - 2 * cell), cols[-1] + 1 + 2 * cell))
     level, near = level[cut], paper[cut]
-    if near.all():
-        return level
-    if not grainy:
-        return _extended(level, near, margin // 2)
-    # The desk beyond the sheet's edge is made as rough as the paper: moved to its level, clipped to its range.
-    on, off = _sample(level[near]), _sample(level[~near])
-    low, centre, high = np.percentile(on, [2, 50, 98])
-    return np.where(near, level, np.clip(level + (centre - np.median(off)), low, high)).astype(np.float32)
+    return level if near.all() else _extended(level, near, cell)
 
 
 def _extended(level: np.ndarray, near: np.ndarray, cell: int) -> np.ndarray:
