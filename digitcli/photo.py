@@ -53,9 +53,10 @@ def find_digit(gray: np.ndarray, level: np.ndarray, floor: float) -> Found:
     """
     if max(gray.shape) < SMALL or plain(level, floor):
         return Found(global_strength(level, floor))  # an icon or a clean drawing: every pixel of ink is the digit's
-    if not _flat(level):  # a photo (a drawing has no desk): with a grainy desk around the sheet, the digit is on the sheet
-        level = on_sheet(level, gray)
-    level, floor = _local_level(level, floor)
+    sign = None
+    if not _flat(level):  # a photo (a drawing has no desk): with a desk around the sheet, the digit is on the sheet
+        level, sign = on_sheet(level, gray)
+    level, floor = _local_level(level, floor, sign)
     mask, strength = _threshold(level, floor)
     if mask is None:
         return Found(np.zeros_like(level, dtype=np.float32))
@@ -130,8 +131,8 @@ def _flat(level: np.ndarray) -> bool:
 # --- ink against the local paper -------------------------------------------------------
 
 
-def _local_level(level: np.ndarray, floor: float) -> tuple[np.ndarray, float]:
-    """Ink strength against the paper's local level, and its noise floor.
+def _local_level(level: np.ndarray, floor: float, sign: float | None = None) -> tuple[np.ndarray, float]:
+    """Ink strength against the paper's local level, and its noise floor; `sign`: the polarity, when known.
 
     The paper's level is a grey opening of the ink strength: it removes every
     bright feature narrower than the window (the strokes) and keeps broad ones
@@ -140,7 +141,7 @@ def _local_level(level: np.ndarray, floor: float) -> tuple[np.ndarray, float]:
     """
     h, w = level.shape
     # On flat paper the global polarity holds (nothing but ink stands out); a photo's is checked locally.
-    wide, sign = _opened(level, max(15, max(h, w) // 6), 1.0 if _flat(level) else None)
+    wide, sign = _opened(level, max(15, max(h, w) // 6), 1.0 if _flat(level) else sign)
     clear = (wide > 0.35 * float(np.percentile(wide, 99.9))).view(np.uint8)
     # The pen's width, from the largest piece of clear ink (texture and specks would make it look
     # thin) away from the border; with thin lines opened away too, when ruled lines crossing the

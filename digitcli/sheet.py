@@ -24,25 +24,28 @@ ROUGH = 1.8  # the desk is at least this many times as rough as the sheet
 GRAIN = 0.8  # and its grain stands out at least this much against the strongest ink on the sheet
 
 
-def on_sheet(level: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray:
-    """The ink's strength `level` cut to the sheet of paper (and a margin) when a desk lies around it.
+def on_sheet(level: np.ndarray, gray: np.ndarray | None = None) -> tuple[np.ndarray, float | None]:
+    """The ink's strength `level` cut to the sheet of paper (and a margin) when a desk lies around it, and its polarity.
 
     The sheet is found on a grainy desk by its smoothness (`sheet`), else on a darker desk by its
     sharp edge in the luminance `gray` (`sheet_by_edge`); else `level` is returned as it is. The noise,
     the ink's polarity and strength are then measured on the sheet, not on the desk; the desk left in
-    the cut becomes paper (`_extended`).
+    the cut becomes paper (`_extended`). The polarity is 1.0 or -1.0 when it is known (a sheet lighter
+    than the desk holds darker ink: 1.0 when `level` is positive where `gray` is darker), else None.
     """
-    paper = sheet(level)
+    paper, sign = sheet(level), None
     if paper is None and gray is not None:
         paper = sheet_by_edge(gray)
+        if paper is not None:
+            sign = -1.0 if float(np.mean(_sample(level.ravel()) * (_sample(gray.ravel()) - float(np.mean(gray))))) > 0 else 1.0
     if paper is None or not paper.any():
-        return level
+        return level, None
     h, w = level.shape
     cell = max(4, max(h, w) // CELLS)  # both finders work on this grid: the cut stays on it
     rows, cols = np.flatnonzero(paper.any(axis=1)), np.flatnonzero(paper.any(axis=0))
     cut = (slice(max(0, rows[0] - 2 * cell), rows[-1] + 1 + 2 * cell), slice(max(0, cols[0] - 2 * cell), cols[-1] + 1 + 2 * cell))
     level, near = level[cut], paper[cut]
-    return level if near.all() else _extended(level, near, cell)
+    return (level if near.all() else _extended(level, near, cell)), sign
 
 
 def _extended(level: np.ndarray, near: np.ndarray, cell: int) -> np.ndarray:

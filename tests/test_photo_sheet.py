@@ -102,3 +102,13 @@ def test_the_edge_of_a_sheet_on_a_light_grainy_desk_is_not_left_as_bars():
     """The desk left around the sheet in the cut becomes paper carried on from the sheet: no step along its edge."""
     x = preprocess.to_mnist(small_sheet("8", 0.7, 0.2, grain=0.2, seed=7))
     assert correlation(x, clean("8", 3)) > 0.9
+
+
+def test_a_sheet_found_by_its_edge_sets_the_polarity_dark_ink_on_light_paper():
+    """Ink near the sheet's edge may touch the cut's border, where the local polarity test does not count it."""
+    gray = np.asarray(small_sheet("3", 0.2, 1.0).convert("L"), np.float32) / 255
+    for level, sign in ((0.5 - gray, 1.0), (gray - 0.5, -1.0)):  # the ink (darker) as the positive side, or not
+        cut, polarity = sheet.on_sheet(level.astype(np.float32), gray)
+        assert polarity == sign and cut.shape[0] < gray.shape[0] and cut.shape[1] < gray.shape[1]
+    rough = np.random.default_rng(0).normal(0, 0.01, gray.shape).astype(np.float32)
+    assert sheet.on_sheet(rough, np.full(gray.shape, 0.9, np.float32))[1] is None  # no sheet seen: not known
