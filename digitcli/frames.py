@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-HOLLOW = 0.35  # a frame covers less than this share of its box (a digit's blob covers more)
+HOLLOW = 0.4  # a frame covers less than this share of its box (a digit's blob covers more)
 BAR = 4.0  # a straight bar is at least this many times as long as it is wide
 
 
@@ -57,7 +57,8 @@ def drop_boxes(mask: np.ndarray) -> np.ndarray:
             continue
         filled = np.zeros_like(piece)
         cv2.fillPoly(filled, [quad], 1)
-        depth = cv2.distanceTransform(filled, cv2.DIST_L2, 3)
+        # Depth inside the outline (a frame of zeros around it: an upright box fills its whole crop).
+        depth = cv2.distanceTransform(np.pad(filled, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
         # The share of each one-pixel ring inside the outline that is ink: the box's sides fill the outer rings.
         rings = np.minimum(depth, 64).astype(np.int32)
         share = np.bincount(rings[piece > 0], minlength=65)[1:] / np.maximum(np.bincount(rings.ravel(), minlength=65)[1:], 1)

@@ -2,7 +2,8 @@
 
 A phone photo holds more than the digit: the paper's edge and the desk, a cast
 shadow, coloured or grid paper, ruled lines, the box of a form. A sheet with
-a grainy desk around it is cut out first (digitcli/sheet.py). Ink is then
+a desk around it (grainy, or darker past its sharp edge) is cut out first
+(digitcli/sheet.py). Ink is then
 measured against the paper's *local* level (a grey opening wider than the
 pen's strokes follows shadows, lamps and paper edges, but not the strokes),
 kept where it is clearly above the noise or connected to ink that is
@@ -52,9 +53,10 @@ def find_digit(gray: np.ndarray, level: np.ndarray, floor: float) -> Found:
     """
     if max(gray.shape) < SMALL or plain(level, floor):
         return Found(global_strength(level, floor))  # an icon or a clean drawing: every pixel of ink is the digit's
-    if not _flat(level):  # a photo (a drawing has no desk): with a grainy desk around the sheet, the digit is on the sheet
-        level = on_sheet(level)
-    level, floor = _local_level(level, floor)
+    sign = None
+    if not _flat(level):  # a photo (a drawing has no desk): with a desk around the sheet, the digit is on the sheet
+        level, sign = on_sheet(level, gray)
+    level, floor = _local_level(level, floor, sign)
     mask, strength = _threshold(level, floor)
     if mask is None:
         return Found(np.zeros_like(level, dtype=np.float32))
@@ -129,8 +131,8 @@ def _flat(level: np.ndarray) -> bool:
 # --- ink against the local paper -------------------------------------------------------
 
 
-def _local_level(level: np.ndarray, floor: float) -> tuple[np.ndarray, float]:
-    """Ink strength against the paper's local level, and its noise floor.
+def _local_level(level: np.ndarray, floor: float, sign: float | None = None) -> tuple[np.ndarray, float]:
+    """Ink strength against the paper's local level, and its noise floor; `sign`: the polarity, when known.
 
     The paper's level is a grey opening of the ink strength: it removes every
     bright feature narrower than the window (the strokes) and keeps broad ones
@@ -139,7 +141,7 @@ def _local_level(level: np.ndarray, floor: float) -> tuple[np.ndarray, float]:
     """
     h, w = level.shape
     # On flat paper the global polarity holds (nothing but ink stands out); a photo's is checked locally.
-    wide, sign = _opened(level, max(15, max(h, w) // 6), 1.0 if _flat(level) else None)
+    wide, sign = _opened(level, max(15, max(h, w) // 6), 1.0 if _flat(level) else sign)
     clear = (wide > 0.35 * float(np.percentile(wide, 99.9))).view(np.uint8)
     # The pen's width, from the largest piece of clear ink (texture and specks would make it look
     # thin) away from the border; with thin lines opened away too, when ruled lines crossing the

@@ -45,6 +45,19 @@ def test_a_box_the_digit_touches_goes_and_the_digit_stays():
     assert boxed[:, :3].max() < 0.3 and boxed[:3].max() < 0.3  # no side along the field's border
 
 
+def test_an_upright_box_a_thick_digit_touches_goes_and_the_digit_stays():
+    """An upright box (as scanned) filling its whole crop, its digit's thick strokes along its sides: over a third inked."""
+    layer = Image.new("L", (200, 200), 0)
+    draw = ImageDraw.Draw(layer)
+    draw.rectangle([40, 40, 159, 159], outline=255, width=7)
+    draw.line([(125, 47), (75, 47), (72, 95), (115, 92), (128, 120), (110, 150), (70, 150)], fill=255, width=12, joint="curve")
+    mask = np.asarray(layer) > 0
+    assert 0.35 < mask[40:160, 40:160].mean() < 0.4
+    kept = frames.drop_boxes(mask)
+    assert not kept[60:140, 40:47].any() and not kept[60:140, 153:160].any()  # the box's left and right sides go
+    assert (kept[60:140, 60:140] == mask[60:140, 60:140]).all()  # the 5 inside stays whole
+
+
 def test_a_square_zero_is_not_taken_for_a_box():
     zero = [box(170, 110, 310, 370)]
     mask = ink(zero) > 0.5
