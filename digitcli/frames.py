@@ -33,8 +33,21 @@ def drop_frames(mask: np.ndarray, strength: np.ndarray) -> np.ndarray:
         l2, t2, w2, h2 = boxes[1:].T
         held = others & (l2 > l) & (t2 > t) & (l2 + w2 < l + wd) & (t2 + h2 < t + ht)
         if area[i] < HOLLOW * wd * ht and mass[1:][held].sum() >= 0.15 * mass[i]:
-            mask = mask & (labels != i)
+            if _surrounds(labels == i, np.isin(labels, np.flatnonzero(held) + 1)):
+                mask = mask & (labels != i)
     return mask
+
+
+def _surrounds(frame: np.ndarray, inside: np.ndarray) -> bool:
+    """Whether the frame's ink lies on three or four sides (left, right, above, below) of the ink inside.
+
+    A frame goes round what it holds (one side may be lost at the paper's edge); a thin digit's
+    stroke (a 9's open loop and stem) whose box holds a broken-off piece of the same digit does not.
+    """
+    ys, xs = np.nonzero(inside)
+    y, x = int(round(ys.mean())), int(round(xs.mean()))
+    row, column = frame[max(y - 1, 0) : y + 2].any(axis=0), frame[:, max(x - 1, 0) : x + 2].any(axis=1)
+    return sum(bool(part.any()) for part in (row[:x], row[x + 1 :], column[:y], column[y + 1 :])) >= 3
 
 
 def drop_boxes(mask: np.ndarray) -> np.ndarray:
@@ -105,7 +118,29 @@ def drop_sides(mask: np.ndarray) -> np.ndarray:
         margin = 0.05 * float(max(np.ptp(rest[:, 0]), np.ptp(rest[:, 1])))
         if along.min() > -length / 2 + margin and along.max() < length / 2 - margin:
             drop[i] = True
+        elif along.min() > -length / 2 - width and along.max() < length / 2 + width:
+            partner = _opposite(bars, i, float(across.max() if across[0] > 0 else across.min()))
+            if partner:
+                drop[[i, partner]] = True
     return mask & ~drop[labels] if drop.any() else mask
+
+
+def _opposite(bars: list, i: int, far: float) -> int:
+    """The bar facing bar i beyond the other ink (the box's opposite side), or 0.
+
+    far is where the other ink ends across bar i (signed, in the bar's normal direction).
+    The two are about as long as each other and end at about the same places, as a box's
+    sides do; the digit between them may reach as far as their ends (a tall 3 in its box).
+    """
+    centre, direction, length, width = bars[i]
+    normal = np.array([-direction[1], direction[0]], np.float32)
+    for j, b in enumerate(bars):
+        if j == i or b is None or abs(float(b[1] @ direction)) <= 0.98 or abs(b[2] - length) > 0.15 * length:
+            continue
+        offset = b[0] - centre
+        if float(offset @ normal) * np.sign(far) > abs(far) and abs(float(offset @ direction)) < 0.1 * length:
+            return j
+    return 0
 
 
 def _bar(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float] | None:

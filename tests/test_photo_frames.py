@@ -71,6 +71,45 @@ def test_box_sides_left_beside_the_digit_go():
     assert (frames.drop_sides(digit | sides) == digit).all()
 
 
+def test_box_sides_the_digit_reaches_to_their_end_go_together():
+    """A tall 4 whose top comes within a few pixels of where its box's two upright sides begin."""
+    digit = ink(FOUR) > 0.5
+    sides = ink([[(110, 132), (110, 430)], [(360, 132), (360, 430)]], width=5) > 0.5
+    assert (frames.drop_sides(digit | sides) == digit).all()
+
+
+def test_a_tilted_box_s_top_and_bottom_go_when_the_digit_reaches_its_side():
+    """The box turned by 3 degrees, the 4's bar reaching its left side: seen along the top side,
+    the digit's corner passes the side's end, yet the top and bottom are a box's, facing each other."""
+    digit = ink(FOUR) > 0.5
+    sides = ink([[(153, 103), (383, 91)], [(172, 403), (402, 391)]], width=5) > 0.5
+    assert (frames.drop_sides(digit | sides) == digit).all()
+
+
+def arc(first: int, last: int, centre=(240, 180), radius=50) -> list[tuple[float, float]]:
+    return [(centre[0] + radius * np.cos(np.deg2rad(a)), centre[1] + radius * np.sin(np.deg2rad(a))) for a in range(first, last + 1, 5)]
+
+
+def test_a_thin_nine_holding_a_broken_off_piece_of_its_loop_is_not_a_frame():
+    """A faint pen skipped: the bottom of the 9's loop is a piece apart, inside the box of the rest of the 9."""
+    nine = ink([arc(145, 375), [(290, 180), (287, 300)]], width=3) > 0.5
+    piece = ink([arc(30, 130)], width=3) > 0.5
+    mask = nine | piece
+    assert (frames.drop_frames(mask, mask.astype(np.float32)) == mask).all()
+
+
+def test_a_thin_frame_around_a_digit_goes():
+    digit = ink(FOUR, width=3) > 0.5
+    frame = ink([box(120, 90, 330, 380)], width=3) > 0.5
+    assert (frames.drop_frames(digit | frame, (digit | frame).astype(np.float32)) == digit).all()
+
+
+def test_a_frame_whose_bottom_was_lost_at_the_paper_s_edge_goes():
+    digit = ink(FOUR, width=3) > 0.5
+    frame = ink([[(120, 420), (120, 90), (330, 90), (330, 420)]], width=3) > 0.5
+    assert (frames.drop_frames(digit | frame, (digit | frame).astype(np.float32)) == digit).all()
+
+
 def test_a_detached_bar_of_the_digit_stays():
     """A 5's bar drawn apart ends where the rest of the 5 does: it is the digit's."""
     five = ink([[(200, 180), (195, 250), (260, 245), (280, 300), (250, 350), (190, 345)]]) > 0.5
