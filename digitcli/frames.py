@@ -119,27 +119,28 @@ def drop_sides(mask: np.ndarray) -> np.ndarray:
         if along.min() > -length / 2 + margin and along.max() < length / 2 - margin:
             drop[i] = True
         elif along.min() > -length / 2 - width and along.max() < length / 2 + width:
-            partner = _opposite(bars, i, float(across.max() if across[0] > 0 else across.min()))
+            partner = _opposite(bars, i, float(across.max() if across[0] > 0 else across.min()), parallel)
             if partner:
                 drop[[i, partner]] = True
     return mask & ~drop[labels] if drop.any() else mask
 
 
-def _opposite(bars: list, i: int, far: float) -> int:
+def _opposite(bars: list, i: int, far: float, parallel: np.ndarray) -> int:
     """The bar facing bar i beyond the other ink (the box's opposite side), or 0.
 
-    far is where the other ink ends across bar i (signed, in the bar's normal direction).
+    far is where the other ink ends across bar i (signed, in the bar's normal direction);
+    `parallel` marks the bars parallel to it (and bar i itself).
     The two are about as long as each other and end at about the same places, as a box's
     sides do; the digit between them may reach as far as their ends (a tall 3 in its box).
     """
     centre, direction, length, width = bars[i]
     normal = np.array([-direction[1], direction[0]], np.float32)
-    for j, b in enumerate(bars):
-        if j == i or b is None or abs(float(b[1] @ direction)) <= 0.98 or abs(b[2] - length) > 0.15 * length:
+    for j in np.flatnonzero(parallel):
+        if j == i or abs(bars[j][2] - length) > 0.15 * length:
             continue
-        offset = b[0] - centre
+        offset = bars[j][0] - centre
         if float(offset @ normal) * np.sign(far) > abs(far) and abs(float(offset @ direction)) < 0.1 * length:
-            return j
+            return int(j)
     return 0
 
 
