@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from . import checkpoint, data, interrupts, lite, store
+from . import checkpoint, data, interrupts, lite, models, store
 from . import train as train_mod
 from .data import to_unit
 from .errors import OutputError, Terminated
@@ -96,9 +96,8 @@ def describe(config: train_mod.TrainConfig) -> str:
 
 def _defaults(resolved: train_mod.TrainConfig) -> train_mod.TrainConfig:
     """What `digits train --model M` gives, but with the options that follow from the augmentation (dropout) as `resolved` has them."""
-    default = train_mod.TrainConfig(model=resolved.model).resolved()
     following = train_mod.TrainConfig(model=resolved.model, augment=resolved.augment).resolved()
-    return replace(following, augment=default.augment)
+    return replace(following, augment=models.RECIPES[resolved.model].augment)
 
 
 def format_value(value) -> str:
