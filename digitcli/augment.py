@@ -3,7 +3,8 @@
 A person's digits are tilted, slanted, small or large, off-centre, written with
 thin or thick pens, soft or blurred, and scanned with noise and specks. Every
 image gets a mild affine warp; a fraction of them (models.Augmentation.strong)
-instead gets a wide one and, each with its own odds, an elastic bend, a thinner
+instead gets one whose tilt, slant, move and size each take a wide range with
+their own odds and, each with its own odds, an elastic bend, a thinner
 or thicker stroke, a blur, Gaussian noise and salt-and-pepper specks, each
 drawn per image from none up to its maximum, so the model also keeps seeing
 digits close to clean ones. Digits are never flipped, since a mirrored 2 or 7 is
@@ -48,10 +49,15 @@ def augment_batch(images, seed, augmentation: Augmentation):
     # Which distortions each strong image gets: all at once would be too hard to read.
     gets = strong[:, None] * tf.cast(uniform((n, DISTORTIONS), 1) < augmentation.each, tf.float32)
     mild, wide = augmentation.warp, augmentation.strong_warp
-    draws = uniform((n, 4), 2, low=-1.0) * (strong[:, None] * _ranges(wide) + (1 - strong[:, None]) * _ranges(mild))
+    # Which parts of a strong image's warp (tilt, slant, move, size) take the wide range; the rest stay mild.
+    widened = tf.random.stateless_uniform((n, 4), seed=seeds[11] + 1) < augmentation.each_warp
+    widened = strong[:, None] * tf.cast(widened, tf.float32)
+    widened = tf.concat([widened[:, :3], widened[:, 2:]], axis=1)  # one draw moves both ways; the last is size
+    draws = uniform((n, 4), 2, low=-1.0) * (widened[:, :4] * _ranges(wide) + (1 - widened[:, :4]) * _ranges(mild))
     # Size factors are drawn evenly on a log scale between the smallest and the largest.
-    low = strong * math.log(wide.smallest) + (1 - strong) * math.log(mild.smallest)
-    high = strong * math.log(wide.largest) + (1 - strong) * math.log(mild.largest)
+    sized = widened[:, 4]
+    low = sized * math.log(wide.smallest) + (1 - sized) * math.log(mild.smallest)
+    high = sized * math.log(wide.largest) + (1 - sized) * math.log(mild.largest)
     zoom = tf.exp(low + uniform((n,), 3) * (high - low))
     out = _affine(images, draws[:, 0], zoom, draws[:, 1], draws[:, 2], draws[:, 3])
     # Each distortion is computed only for the images drawn for it.

@@ -76,6 +76,20 @@ def test_the_strong_fraction_gets_its_distortions_and_the_rest_only_the_warp():
     np.testing.assert_allclose(augment.augment_batch(images, (2, 3), none).numpy(), images, atol=1e-6)
 
 
+def test_each_part_of_a_strong_warp_takes_the_wide_range_with_its_own_odds():
+    images = gamma_shapes(400)
+    tilt_only = Warp(degrees=60, smallest=1, largest=1, shear=0, shift=0)
+    tilted = lambda odds: ~np.isclose(augment.augment_batch(images, (6, 7), Augmentation(
+        warp=STILL, strong=1.0, strong_warp=tilt_only, each=0.0, each_warp=odds)).numpy(), images, atol=1e-6).all(axis=(1, 2))
+    assert not tilted(0.0).any()  # no part wide: only the (here still) mild warp
+    assert tilted(1.0).all()
+    assert 0.2 < tilted(0.35).mean() < 0.5  # the tilt widened for about 35 % of the images
+    size_only = Warp(degrees=0, smallest=0.5, largest=0.7, shear=0, shift=0)
+    shrunk = augment.augment_batch(images, (6, 7), Augmentation(warp=STILL, strong=1.0, strong_warp=size_only, each=0.0, each_warp=0.35)).numpy()
+    smaller = shrunk.sum(axis=(1, 2)) < 0.6 * images.sum(axis=(1, 2))
+    assert 0.2 < smaller.mean() < 0.5  # size is a part of its own, with the same odds
+
+
 def test_stroke_changes_make_each_digit_only_thicker_or_only_thinner():
     images = data.load("bundled").x_train[:128].astype(np.float32) / 255
     stroked = augment.augment_batch(images, (4, 5), Augmentation(warp=STILL, strong=1.0, strong_warp=STILL, stroke=1.0)).numpy()
