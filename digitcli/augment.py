@@ -50,12 +50,11 @@ def augment_batch(images, seed, augmentation: Augmentation):
     gets = strong[:, None] * tf.cast(uniform((n, DISTORTIONS), 1) < augmentation.each, tf.float32)
     mild, wide = augmentation.warp, augmentation.strong_warp
     # Which parts of a strong image's warp (tilt, slant, move, size) take the wide range; the rest stay mild.
-    widened = tf.random.stateless_uniform((n, 4), seed=seeds[11] + 1) < augmentation.each_warp
-    widened = strong[:, None] * tf.cast(widened, tf.float32)
-    widened = tf.concat([widened[:, :3], widened[:, 2:]], axis=1)  # one draw moves both ways; the last is size
-    draws = uniform((n, 4), 2, low=-1.0) * (widened[:, :4] * _ranges(wide) + (1 - widened[:, :4]) * _ranges(mild))
+    widened = strong[:, None] * tf.cast(tf.random.stateless_uniform((n, 4), seed=seeds[11] + 1) < augmentation.each_warp, tf.float32)
+    ranged = tf.gather(widened, [0, 1, 2, 2], axis=1)  # as _ranges: tilt, slant, then the move across and down
+    draws = uniform((n, 4), 2, low=-1.0) * (ranged * _ranges(wide) + (1 - ranged) * _ranges(mild))
     # Size factors are drawn evenly on a log scale between the smallest and the largest.
-    sized = widened[:, 4]
+    sized = widened[:, 3]
     low = sized * math.log(wide.smallest) + (1 - sized) * math.log(mild.smallest)
     high = sized * math.log(wide.largest) + (1 - sized) * math.log(mild.largest)
     zoom = tf.exp(low + uniform((n,), 3) * (high - low))
