@@ -79,7 +79,7 @@ def _front(images, limit):
     return augment._bilinear(images, centre_row + cos * out_r - sin * out_c, centre_col + sin * out_r + cos * out_c)
 
 
-def trained(options: dict, seed: int):
+def trained(options: dict, seed: int, dataset: data.Dataset):
     strong = models.AUGMENTATIONS["strong"]
     if "warp" in options:
         fields = {k: float(v) for k, v in (pair.split(":") for pair in options["warp"].split(","))}
@@ -87,7 +87,6 @@ def trained(options: dict, seed: int):
     for field in ("each", "each_warp"):
         if field in options:
             strong = replace(strong, **{field: float(options[field])})
-    dataset = data.load("bundled")
     (x_train, y_train), _ = train.split(dataset.x_train, dataset.y_train, 0.1)
     x = data.to_unit(x_train)
     epochs = int(options.get("epochs", models.RECIPES["cnn"].epochs))
@@ -123,10 +122,10 @@ def trained(options: dict, seed: int):
 
 
 def run(name: str, seed: int, options: dict, log: Path) -> None:
-    model, x_train, y_train, wall, cpu = trained(options, seed)
+    dataset = data.load("bundled")
+    model, x_train, y_train, wall, cpu = trained(options, seed, dataset)
     probabilities = lambda x: model.predict(data.to_unit(x) if x.dtype == np.uint8 else x, batch_size=2000, verbose=0)
     fitted = float(np.mean(np.argmax(probabilities(x_train[:5000]), 1) == y_train[:5000]))
-    dataset = data.load("bundled")
     rows = robustness.sweep({name: probabilities}, dataset.x_test, dataset.y_test)
     others = [r for r in rows if r.condition != "clean"]
     entry = {"name": name, "seed": seed, "options": options, "clean": rows[0].accuracy,
