@@ -208,15 +208,18 @@ def _eroded(images, sides):
     return tf.minimum(images, tf.minimum(vertical, across))
 
 
-def training_batches(x, y, batch_size: int, seed: int, augmentation: Augmentation = Augmentation()):
+def training_batches(x, y, batch_size: int, seed: int, augmentation: Augmentation | None = Augmentation()):
     """A tf.data pipeline of shuffled, augmented batches of float [0, 1] images and their labels.
 
-    Shuffling and augmentation change every epoch and depend only on `seed`.
+    Shuffling and augmentation change every epoch and depend only on `seed`;
+    `augmentation` None shuffles only.
     """
     x = tf.convert_to_tensor(x, tf.float32)
     y = tf.convert_to_tensor(y)
     # Shuffle indices, not images, and gather whole batches: no per-image work.
     indices = tf.data.Dataset.range(len(x)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    if augmentation is None:
+        return steady(indices.batch(batch_size).map(lambda index: (tf.gather(x, index), tf.gather(y, index))).prefetch(2))
     # One fresh random number per batch and epoch seeds that batch's transforms.
     batch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
 
@@ -224,4 +227,22 @@ def training_batches(x, y, batch_size: int, seed: int, augmentation: Augmentatio
         return augment_batch(tf.gather(x, index), tf.stack([batch_seed, seed]), augmentation), tf.gather(y, index)
 
     batches = tf.data.Dataset.zip(indices.batch(batch_size), batch_seeds)
-    return batches.map(augmented, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return steady(batches.map(augmented, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2))
+
+
+def in_order(x, y=None, batch_size: int = 2048):
+    """Batches of `x` (and `y`) as they are, for validating and predicting."""
+    return steady(tf.data.Dataset.from_tensor_slices(x if y is None else (x, y)).batch(batch_size))
+
+
+def steady(dataset):
+    """`dataset` without tf.data's autotuning thread.
+
+    When a pass over a dataset ends, TensorFlow waits for that thread, which
+    sleeps up to 10 s between looks at the pipeline: on 2 cores about one epoch
+    in three stood idle for 10 s or more, training and validation alike. Without
+    it, AUTOTUNE parallelism is one call per core, and the pipeline keeps up.
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)

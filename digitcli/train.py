@@ -148,7 +148,7 @@ def train(
                 **_training_data(config, x_train, y_train, seed=config.seed + initial_epoch),
                 epochs=config.epochs,
                 initial_epoch=initial_epoch,
-                validation_data=(to_unit(x_val), y_val) if len(x_val) else None,
+                validation_data=augment.in_order(to_unit(x_val), y_val, EVAL_BATCH) if len(x_val) else None,
                 callbacks=[*callbacks, bridge],
                 verbose=0,
             ).history
@@ -173,7 +173,7 @@ def train(
         if resumed is None and state_file is not None and state_file.exists():
             state_file.unlink()  # only this run's epochs before it failed
         raise TrainingError(f"training failed: {failure}; no model was saved")
-    test_probabilities = model.predict(to_unit(dataset.x_test), batch_size=EVAL_BATCH, verbose=0)
+    test_probabilities = model.predict(augment.in_order(to_unit(dataset.x_test), batch_size=EVAL_BATCH), verbose=0)
     scores = evaluate.evaluate(test_probabilities, dataset.y_test)  # the numbers `digits eval` reports
     metadata = {
         "architecture": config.model,
@@ -204,11 +204,9 @@ def train(
 
 
 def _training_data(config: TrainConfig, x: np.ndarray, y: np.ndarray, seed: int) -> dict:
-    """fit()'s training-data arguments: Keras' own batching of arrays, or an augmenting pipeline."""
-    if config.augment is None:
-        return {"x": to_unit(x), "y": y, "batch_size": config.batch_size}
-    batches = augment.training_batches(to_unit(x), y, config.batch_size, seed, models.AUGMENTATIONS[config.augment])
-    return {"x": batches, "shuffle": False}  # the pipeline shuffles, seeded
+    """fit()'s training-data arguments: a pipeline of shuffled batches, augmented if the configuration says so."""
+    augmentation = models.AUGMENTATIONS[config.augment] if config.augment else None
+    return {"x": augment.training_batches(to_unit(x), y, config.batch_size, seed, augmentation), "shuffle": False}  # the pipeline shuffles, seeded
 
 
 class _KerasBridge(keras.callbacks.Callback):

@@ -163,6 +163,26 @@ def test_pipeline_keeps_labels_and_is_seeded():
     assert not np.array_equal(one[0][0][0], other_seed[0][0][0])
 
 
+def test_unaugmented_pipeline_shuffles_each_epoch_and_keeps_every_image_with_its_label():
+    x = np.arange(300, dtype=np.float32)[:, None, None] * np.ones((1, 28, 28), np.float32) / 300
+    y = np.arange(300) % 10
+    one, two = epochs_of(augment.training_batches(x, y, 128, seed=3, augmentation=None), 2)
+    for epoch in (one, two):
+        index = np.concatenate([np.rint(batch_x[:, 0, 0] * 300).astype(int) for batch_x, _ in epoch])
+        assert sorted(index) == list(range(300))
+        np.testing.assert_array_equal(np.concatenate([batch_y for _, batch_y in epoch]), y[index])
+    assert not np.array_equal(one[0][0][0], two[0][0][0])  # a new shuffle each epoch
+
+
+def test_pipelines_run_without_the_autotuning_thread_that_stalls_the_end_of_each_pass():
+    x, y = np.zeros((10, 28, 28), np.float32), np.zeros(10, np.int64)
+    for pipeline in (augment.training_batches(x, y, 4, seed=0), augment.training_batches(x, y, 4, seed=0, augmentation=None),
+                     augment.in_order(x, y), augment.in_order(x)):
+        assert pipeline.options().autotune.enabled is False
+    assert [len(batch) for batch in augment.in_order(x, batch_size=4)] == [4, 4, 2]
+
+
+
 class Silent:
     def on_train_begin(self, epochs, steps_per_epoch): ...
     def on_epoch_begin(self, epoch): ...

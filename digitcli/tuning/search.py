@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .. import data, interrupts, models
+from .. import augment, data, interrupts, models
 from ..data import to_unit
 from ..errors import BadOption, DataError, Interrupted, OutputError, Terminated, TrainingError
 from ..train import TrainConfig, _training_data, split
@@ -226,7 +226,7 @@ def run(
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             tuner.search(
                 train_data=_training_data(base, x_train, y_train, seed=base.seed),
-                validation_data=(to_unit(x_val), y_val),
+                validation_data=augment.in_order(to_unit(x_val), y_val),
                 epochs=base.epochs,
                 callbacks=callbacks,
                 verbose=0,
