@@ -8,6 +8,8 @@ key=value arguments:
     warp=degrees:75,shear:0.15   the strong images' warp (models.Warp fields; the rest as shipped)
     each=0                       odds of each distortion for a strong image (0: only the warp)
     each_warp=0.35               odds of each part of a strong image's warp taking the wide range
+    strong=0.4                   the fraction of images augmented strongly
+    width=1.25                   the cnn's filters and dense units, scaled
     epochs=21                    epochs (default: the recipe's)
     smoothing=0.1                label smoothing
     lr=0.002                     peak learning rate
@@ -84,18 +86,18 @@ def trained(options: dict, seed: int, dataset: data.Dataset):
     if "warp" in options:
         fields = {k: float(v) for k, v in (pair.split(":") for pair in options["warp"].split(","))}
         strong = replace(strong, strong_warp=replace(strong.strong_warp, **fields))
-    for field in ("each", "each_warp"):
+    for field in ("strong", "each", "each_warp"):
         if field in options:
             strong = replace(strong, **{field: float(options[field])})
     (x_train, y_train), _ = train.split(dataset.x_train, dataset.y_train, 0.1)
     x = data.to_unit(x_train)
-    epochs = int(options.get("epochs", models.RECIPES["cnn"].epochs))
+    epochs = int(options.get("epochs", models.default_epochs("cnn", "strong")))
     lr = float(options.get("lr", models.RECIPES["cnn"].lr))
     batch = models.RECIPES["cnn"].batch_size
     steps = math.ceil(len(x) / batch)
     tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(seed)
-    model = models.build("cnn", lr, total_steps=steps * epochs, dropout=strong.dropout)
+    model = models.build("cnn", lr, total_steps=steps * epochs, dropout=strong.dropout, width=float(options.get("width", 1)))
     smoothing = float(options.get("smoothing", 0))
     front = options.get("front")
     if front or smoothing:

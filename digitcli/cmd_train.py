@@ -43,6 +43,11 @@ def _dropout_defaults() -> str:
     return ", ".join([text, *own])
 
 
+def _epochs_defaults() -> str:
+    own = [f"{a.epochs} with --augment {name}" for name, a in AUGMENTATIONS.items() if a.epochs is not None]
+    return ", ".join([_per_model("epochs"), *own])
+
+
 def _positive(value: Optional[float]) -> Optional[float]:
     if value is not None and not value > 0:
         raise typer.BadParameter(f"must be greater than 0, not {value}")
@@ -59,7 +64,7 @@ def train(
     ctx: typer.Context,
     model: Annotated[ModelName, typer.Option("--model", help="Architecture: cnn (default) or mlp.")] = ModelName.cnn,
     epochs: Annotated[
-        Optional[int], typer.Option("--epochs", min=1, help="Passes over the training data.", show_default=_per_model("epochs"))
+        Optional[int], typer.Option("--epochs", min=1, help="Passes over the training data.", show_default=_epochs_defaults())
     ] = None,
     batch_size: Annotated[
         Optional[int],

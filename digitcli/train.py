@@ -53,7 +53,7 @@ class TrainConfig:
         augment = recipe.augment if self.augment is None else self.augment
         return TrainConfig(
             model=self.model,
-            epochs=self.epochs or recipe.epochs,
+            epochs=self.epochs or models.default_epochs(self.model, augment),
             batch_size=self.batch_size or recipe.batch_size,
             lr=self.lr or recipe.lr,
             val_split=self.val_split,

@@ -228,13 +228,16 @@ def test_the_strong_augmentation_is_kept_in_the_model_file_and_shown(tmp_path):
     assert pipeline.command(config) == "digits train --model cnn --epochs 1 --augment strong --limit 300"
 
 
-def test_dropout_follows_the_augmentation_unless_given():
+def test_dropout_and_epochs_follow_the_augmentation_unless_given():
     assert train.TrainConfig().resolved().dropout == models.DEFAULT_DROPOUT["cnn"] == 0.3
-    assert train.TrainConfig(augment="strong").resolved().dropout == 0.0
-    given = train.TrainConfig(augment="strong", dropout=0.3)
-    assert given.resolved().dropout == 0.3
+    assert train.TrainConfig().resolved().epochs == models.RECIPES["cnn"].epochs == 15
+    strong = train.TrainConfig(augment="strong").resolved()
+    assert (strong.dropout, strong.epochs) == (0.0, 17)
+    given = train.TrainConfig(augment="strong", dropout=0.3, epochs=15)
+    assert (given.resolved().dropout, given.resolved().epochs) == (0.3, 15)
     assert pipeline.describe(given) == "cnn, 15 epochs, batch 128, lr 0.003, validation split 0.1, seed 0, dropout 0.3, augment strong"
-    assert pipeline.command(given) == "digits train --model cnn --dropout 0.3 --augment strong"
+    assert pipeline.command(given) == "digits train --model cnn --epochs 15 --dropout 0.3 --augment strong"
+    assert pipeline.command(train.TrainConfig(augment="strong")) == "digits train --model cnn --augment strong"
     assert pipeline.command(train.TrainConfig(dropout=0.0)) == "digits train --model cnn --dropout 0"
 
 
