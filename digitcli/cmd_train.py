@@ -121,7 +121,7 @@ def train(
     ] = None,
     augment: Annotated[
         Optional[AugmentName],
-        typer.Option("--augment", help="cnn only: standard (mild warps) or strong (also wide tilts, sizes, bends, stroke widths, blur and noise).", show_default=RECIPES["cnn"].augment),
+        typer.Option("--augment", help="cnn only: strong (mild warps, and for two images in five wide tilts, sizes and moves, bends, stroke widths, blur, noise and specks) or standard (mild warps only).", show_default=RECIPES["cnn"].augment),
     ] = None,
     tensorboard: TensorBoardOption = None,
 ) -> None:

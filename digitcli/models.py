@@ -56,7 +56,7 @@ RECIPES = {
         epochs=15,
         batch_size=128,
         lr=0.003,
-        augment="standard",
+        augment="strong",
         schedule="cosine",
     ),
     "mlp": Recipe(
@@ -69,7 +69,8 @@ RECIPES = {
 }
 # `digits train --augment NAME` (cnn only).
 AUGMENTATIONS = {
-    # Mild warps of every image: the best clean accuracy.
+    # Mild warps of every image: the best clean accuracy (0.03 points above strong's over 3
+    # seeds), in 15 epochs, but tilts past 30 degrees, blur, noise and specks defeat it.
     "standard": Augmentation(),
     # Three images in five as they nearly are. The rest are each, with odds of one in four per
     # change, tilted up to 75 degrees, slanted, resized between half and 1.35 times or moved

@@ -214,35 +214,35 @@ def test_the_cnn_with_its_schedule_saves_and_loads_in_safe_mode(short_cnn_run, t
     assert meta["test_accuracy"] == short_cnn_run.metadata["test_accuracy"]
 
 
-def test_the_strong_augmentation_is_kept_in_the_model_file_and_shown(tmp_path):
-    target = tmp_path / "strong.keras"
-    result = invoke("train", "--augment", "strong", "--epochs", "1", "--limit", "300", "--output", str(target), "--progress", "plain")
+def test_the_augmentation_is_kept_in_the_model_file_and_shown(tmp_path):
+    target = tmp_path / "standard.keras"
+    result = invoke("train", "--augment", "standard", "--epochs", "1", "--limit", "300", "--output", str(target), "--progress", "plain")
     assert result.exit_code == 0, result.output
-    assert f"Model: cnn, 1 epoch, batch 128, lr 0.003, validation split 0.1, seed 0, augment strong, on {device()}" in result.stderr.splitlines()
+    assert f"Model: cnn, 1 epoch, batch 128, lr 0.003, validation split 0.1, seed 0, augment standard, on {device()}" in result.stderr.splitlines()
     training = store.read_metadata(target)["training"]
-    assert (training["augment"], training["dropout"]) == ("strong", 0.0)  # the strong images' own dropout
+    assert (training["augment"], training["dropout"]) == ("standard", 0.3)  # the cnn's own dropout with mild warps
     described = invoke("show", "model", "--model", str(target))
     assert described.exit_code == 0
-    assert "augment strong" in " ".join(described.stdout.replace("│", " ").split())
-    config = train.TrainConfig(epochs=1, limit=300, augment="strong")
-    assert pipeline.command(config) == "digits train --model cnn --epochs 1 --augment strong --limit 300"
+    assert "augment standard" in " ".join(described.stdout.replace("│", " ").split())
+    config = train.TrainConfig(epochs=1, limit=300, augment="standard")
+    assert pipeline.command(config) == "digits train --model cnn --epochs 1 --augment standard --limit 300"
 
 
 def test_dropout_and_epochs_follow_the_augmentation_unless_given():
-    assert train.TrainConfig().resolved().dropout == models.DEFAULT_DROPOUT["cnn"] == 0.3
-    assert train.TrainConfig().resolved().epochs == models.RECIPES["cnn"].epochs == 15
-    strong = train.TrainConfig(augment="strong").resolved()
-    assert (strong.dropout, strong.epochs) == (0.0, 17)
-    given = train.TrainConfig(augment="strong", dropout=0.3, epochs=15)
-    assert (given.resolved().dropout, given.resolved().epochs) == (0.3, 15)
-    assert pipeline.describe(given) == "cnn, 15 epochs, batch 128, lr 0.003, validation split 0.1, seed 0, dropout 0.3, augment strong"
-    assert pipeline.command(given) == "digits train --model cnn --epochs 15 --dropout 0.3 --augment strong"
-    assert pipeline.command(train.TrainConfig(augment="strong")) == "digits train --model cnn --augment strong"
-    assert pipeline.command(train.TrainConfig(dropout=0.0)) == "digits train --model cnn --dropout 0"
+    default = train.TrainConfig().resolved()
+    assert (default.augment, default.dropout, default.epochs) == ("strong", 0.0, 17)  # strong's own
+    standard = train.TrainConfig(augment="standard").resolved()
+    assert (standard.dropout, standard.epochs) == (models.DEFAULT_DROPOUT["cnn"], models.RECIPES["cnn"].epochs) == (0.3, 15)
+    given = train.TrainConfig(augment="standard", dropout=0.0, epochs=17)
+    assert (given.resolved().dropout, given.resolved().epochs) == (0.0, 17)
+    assert pipeline.describe(given) == "cnn, 17 epochs, batch 128, lr 0.003, validation split 0.1, seed 0, dropout 0, augment standard"
+    assert pipeline.command(given) == "digits train --model cnn --epochs 17 --dropout 0 --augment standard"
+    assert pipeline.command(train.TrainConfig(augment="strong")) == "digits train --model cnn"
+    assert pipeline.command(train.TrainConfig(dropout=0.3)) == "digits train --model cnn --dropout 0.3"
 
 
 def test_augment_names_the_recipes_and_applies_to_the_cnn_only():
-    assert train.TrainConfig().resolved().augment == models.RECIPES["cnn"].augment == "standard"
+    assert train.TrainConfig().resolved().augment == models.RECIPES["cnn"].augment == "strong"
     assert train.TrainConfig(model="mlp").resolved().augment is None
     assert models.AUGMENTATIONS["standard"] == models.Augmentation()
     result = invoke("train", "--model", "mlp", "--augment", "strong")
