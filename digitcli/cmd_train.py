@@ -10,7 +10,7 @@ import typer
 from rich.text import Text
 
 from .errors import BadOption, OutputError
-from .models import AUGMENTATIONS, DEFAULT_DROPOUT, DEFAULT_HIDDEN, DEFAULT_OPTIMIZER, OPTIMIZERS, RECIPES, SCHEDULES
+from .models import AUGMENTATIONS, DEFAULT_HIDDEN, DEFAULT_OPTIMIZER, OPTIMIZERS, RECIPES, SCHEDULES, default_dropout, default_epochs
 from .ui import DEFAULT_MODEL_PATH, DataOption, TensorBoardOption, err, load_data, out, say, user_errors
 
 
@@ -37,15 +37,11 @@ def _per_model(field: str) -> str:
     return ", ".join(f"{value:g} for {name}" if isinstance(value, (int, float)) else f"{value} for {name}" for name, value in values.items())
 
 
-def _dropout_defaults() -> str:
-    text = ", ".join(f"{rate:g} for {name}" for name, rate in DEFAULT_DROPOUT.items())
-    own = [f"{a.dropout:g} with --augment {name}" for name, a in AUGMENTATIONS.items() if a.dropout is not None]
-    return ", ".join([text, *own])
-
-
-def _epochs_defaults() -> str:
-    own = [f"{a.epochs} with --augment {name}" for name, a in AUGMENTATIONS.items() if a.epochs is not None]
-    return ", ".join([_per_model("epochs"), *own])
+def _following_augment(default) -> str:
+    """A help text's default for a setting that follows the cnn's augmentation: `default(model, augment)`."""
+    cnn = RECIPES["cnn"].augment
+    others = [f"{default('cnn', name):g} with --augment {name}" for name in AUGMENTATIONS if default("cnn", name) != default("cnn", cnn)]
+    return f"{default('cnn', cnn):g} for cnn" + (f" ({', '.join(others)})" if others else "") + f", {default('mlp', None):g} for mlp"
 
 
 def _positive(value: Optional[float]) -> Optional[float]:
@@ -64,7 +60,7 @@ def train(
     ctx: typer.Context,
     model: Annotated[ModelName, typer.Option("--model", help="Architecture: cnn (default) or mlp.")] = ModelName.cnn,
     epochs: Annotated[
-        Optional[int], typer.Option("--epochs", min=1, help="Passes over the training data.", show_default=_epochs_defaults())
+        Optional[int], typer.Option("--epochs", min=1, help="Passes over the training data.", show_default=_following_augment(default_epochs))
     ] = None,
     batch_size: Annotated[
         Optional[int],
@@ -109,7 +105,7 @@ def train(
     ] = None,
     dropout: Annotated[
         Optional[float],
-        typer.Option("--dropout", help="Dropout rate before the output layer (mlp: after each hidden layer).", show_default=_dropout_defaults()),
+        typer.Option("--dropout", help="Dropout rate before the output layer (mlp: after each hidden layer).", show_default=_following_augment(default_dropout)),
     ] = None,
     width: Annotated[
         Optional[float],

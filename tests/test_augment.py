@@ -251,3 +251,11 @@ def test_augment_names_the_recipes_and_applies_to_the_cnn_only():
     result = invoke("train", "--augment", "wild")
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == "Error: Invalid value for '--augment': Value error, 'wild' is not one of 'standard', 'strong'."
+
+
+def test_help_gives_the_defaults_that_follow_the_augmentation():
+    result = invoke("train", "--help")
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.replace("│", " ").split())
+    assert "17 for cnn (15 with --augment standard), 15 for mlp" in text
+    assert "0 for cnn (0.3 with --augment standard), 0 for mlp" in text
