@@ -230,8 +230,8 @@ def training_batches(x, y, batch_size: int, seed: int, augmentation: Augmentatio
     return steady(batches.map(augmented, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2))
 
 
-def in_order(x, y=None, batch_size: int = 2048):
-    """Batches of `x` (and `y`) as they are, for validating and predicting."""
+def in_order(x, y, batch_size: int):
+    """Batches of `x` (and `y`, unless None) as they are, for validating and predicting."""
     return steady(tf.data.Dataset.from_tensor_slices(x if y is None else (x, y)).batch(batch_size))
 
 

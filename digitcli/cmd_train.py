@@ -39,9 +39,9 @@ def _per_model(field: str) -> str:
 
 def _following_augment(default) -> str:
     """A help text's default for a setting that follows the cnn's augmentation: `default(model, augment)`."""
-    cnn = RECIPES["cnn"].augment
-    others = [f"{default('cnn', name):g} with --augment {name}" for name in AUGMENTATIONS if default("cnn", name) != default("cnn", cnn)]
-    return f"{default('cnn', cnn):g} for cnn" + (f" ({', '.join(others)})" if others else "") + f", {default('mlp', None):g} for mlp"
+    own = default("cnn", RECIPES["cnn"].augment)
+    others = [f"{value:g} with --augment {name}" for name in AUGMENTATIONS if (value := default("cnn", name)) != own]
+    return f"{own:g} for cnn" + (f" ({', '.join(others)})" if others else "") + f", {default('mlp', None):g} for mlp"
 
 
 def _positive(value: Optional[float]) -> Optional[float]:

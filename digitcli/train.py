@@ -173,7 +173,7 @@ def train(
         if resumed is None and state_file is not None and state_file.exists():
             state_file.unlink()  # only this run's epochs before it failed
         raise TrainingError(f"training failed: {failure}; no model was saved")
-    test_probabilities = model.predict(augment.in_order(to_unit(dataset.x_test), batch_size=EVAL_BATCH), verbose=0)
+    test_probabilities = model.predict(augment.in_order(to_unit(dataset.x_test), None, EVAL_BATCH), verbose=0)
     scores = evaluate.evaluate(test_probabilities, dataset.y_test)  # the numbers `digits eval` reports
     metadata = {
         "architecture": config.model,

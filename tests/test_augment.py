@@ -177,10 +177,9 @@ def test_unaugmented_pipeline_shuffles_each_epoch_and_keeps_every_image_with_its
 def test_pipelines_run_without_the_autotuning_thread_that_stalls_the_end_of_each_pass():
     x, y = np.zeros((10, 28, 28), np.float32), np.zeros(10, np.int64)
     for pipeline in (augment.training_batches(x, y, 4, seed=0), augment.training_batches(x, y, 4, seed=0, augmentation=None),
-                     augment.in_order(x, y), augment.in_order(x)):
+                     augment.in_order(x, y, 4), augment.in_order(x, None, 4)):
         assert pipeline.options().autotune.enabled is False
-    assert [len(batch) for batch in augment.in_order(x, batch_size=4)] == [4, 4, 2]
-
+    assert [len(batch) for batch in augment.in_order(x, None, 4)] == [4, 4, 2]
 
 
 class Silent:

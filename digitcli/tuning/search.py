@@ -23,7 +23,7 @@ from typing import Protocol
 from .. import augment, data, interrupts, models
 from ..data import to_unit
 from ..errors import BadOption, DataError, Interrupted, OutputError, Terminated, TrainingError
-from ..train import TrainConfig, _training_data, split
+from ..train import EVAL_BATCH, TrainConfig, _training_data, split
 from .space import OBJECTIVE
 
 ALGORITHMS = ("hyperband", "random", "bayesian")
@@ -226,7 +226,7 @@ def run(
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             tuner.search(
                 train_data=_training_data(base, x_train, y_train, seed=base.seed),
-                validation_data=augment.in_order(to_unit(x_val), y_val),
+                validation_data=augment.in_order(to_unit(x_val), y_val, EVAL_BATCH),
                 epochs=base.epochs,
                 callbacks=callbacks,
                 verbose=0,
